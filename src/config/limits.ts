@@ -1,0 +1,54 @@
+// Every cap and timeout in one place. Each cap that is hit is counted as an anomaly
+// (named in the comment) so a report can say what was not inspected.
+export const LIMITS = {
+  /** Examples kept per anomaly name (file, frame or line). */
+  anomalyExamples: 5,
+  /** Decoded layers per frame (VLAN tags, IPv6 extension headers) before giving up: `decode.too_many_layers`. */
+  maxLayers: 16,
+  /** Largest capture record accepted: `pcap.record_too_large`. */
+  maxRecordBytes: 256 * 1024,
+
+  /** Flows kept at once; the least recently seen is evicted and flushed: `flow.evicted`. */
+  maxFlows: 100_000,
+  /** Seconds of capture time without a packet before a flow is flushed and dropped. */
+  flowIdleSeconds: 120,
+  /** Out-of-order bytes buffered per direction: `reassembly.ooo_cap_hit`. */
+  maxOutOfOrderBytesPerDir: 1024 * 1024,
+  /** Out-of-order bytes buffered across all flows: `reassembly.memcap_hit`. */
+  maxOutOfOrderBytesTotal: 256 * 1024 * 1024,
+  /** Segments buffered above a hole before the hole is skipped as a gap: `reassembly.hole_skipped`. */
+  maxSegmentsAboveHole: 64,
+  /** Bytes per direction handed to application parsers; after it only counted: `stream.depth_reached`. */
+  streamDepthBytes: 16 * 1024 * 1024,
+
+  /** HTTP request or status line plus headers: `http.header_too_large`. */
+  httpMaxHeaderBytes: 64 * 1024,
+  /** Header lines per message: `http.too_many_headers`. */
+  httpMaxHeaders: 200,
+  /** Body bytes kept for inspection, after decoding: `http.body_truncated`. */
+  httpBodyInspectBytes: 1024 * 1024,
+  /** Compressed body bytes fed to a decoder (zip-bomb guard): `http.decompress_cap_hit`. */
+  httpDecompressedMaxBytes: 4 * 1024 * 1024,
+  /** Requests waiting for their response on one flow: `http.too_many_pending`. */
+  httpMaxPendingRequests: 100,
+
+  /** One SSE event (all its lines): `sse.event_too_large`. */
+  sseMaxEventBytes: 1024 * 1024,
+  /** One WebSocket message after reassembly of fragments: `ws.message_too_large`. */
+  wsMaxMessageBytes: 1024 * 1024,
+  /** One NDJSON line: `ndjson.line_too_large`. */
+  ndjsonMaxLineBytes: 1024 * 1024,
+  /** Bytes of TLS handshake buffered while looking for the ClientHello: `tls.hello_too_large`. */
+  tlsMaxHelloBytes: 64 * 1024,
+  /** Bytes of a direction looked at before its protocol is decided: `stream.unknown_protocol`. */
+  protocolSniffBytes: 8 * 1024,
+
+  /** One log line: `log.line_too_long`. */
+  logMaxLineBytes: 64 * 1024,
+} as const;
+
+export type Limits = { -readonly [K in keyof typeof LIMITS]: number };
+
+export function limits(overrides: Partial<Limits> = {}): Limits {
+  return { ...LIMITS, ...overrides };
+}

@@ -1,0 +1,72 @@
+// What detection concludes: one finding per MCP server endpoint or name.
+import type { SourceRef } from './observation.js';
+
+export type Confidence = 'low' | 'medium' | 'high';
+export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
+
+export type Transport =
+  | 'streamable-http'
+  | 'legacy-sse'
+  | 'websocket'
+  | 'ndjson-tcp'
+  | 'http'
+  | 'tls'
+  | 'dns-only'
+  | 'conn-only';
+
+export interface Evidence {
+  source: SourceRef;
+  ts: number;
+  /** Short human text: the method, header, name or port that matched. */
+  detail: string;
+}
+
+export interface Signal {
+  signatureId: string;
+  title: string;
+  confidence: Confidence;
+  severity: Severity;
+  count: number;
+  /** First few pieces of evidence (frame numbers or log lines). */
+  evidence: Evidence[];
+}
+
+export interface FindingClient {
+  ip: string;
+  name?: string;
+  version?: string;
+  userAgent?: string;
+}
+
+export interface Finding {
+  /** Stable id derived from the subject, so reruns and imports agree. */
+  id: string;
+  subject: {
+    /** Server endpoint, when traffic to it was seen. */
+    ip?: string;
+    port?: number;
+    /** Host names learned from SNI, Host headers and DNS answers pointing at ip, or the queried name. */
+    names: string[];
+    /** Registry or hosted-MCP domain this subject matched, if any. */
+    domain?: string;
+  };
+  transport: Transport;
+  clients: FindingClient[];
+  server: { name?: string; version?: string; protocolVersion?: string };
+  /** HTTP paths the MCP endpoint was reached on (e.g. /mcp, /sse, /messages). */
+  paths: string[];
+  methods: Record<string, number>;
+  tools: Record<string, number>;
+  signals: Signal[];
+  confidence: Confidence;
+  /** 0..1, rises with independent signals. */
+  score: number;
+  severity: Severity;
+  firstSeen: number;
+  lastSeen: number;
+  /** Which kinds of input saw it. */
+  sources: Array<'pcap' | 'log'>;
+  approved: boolean;
+  /** The approved-registry entry that matched. */
+  approvedBy?: string;
+}

@@ -1,0 +1,36 @@
+// What capture readers hand to the decoder.
+
+/**
+ * One captured frame. The object and its `data` view are reused: valid only during the
+ * callback that receives it. Copy anything that must outlive it.
+ */
+export interface RawFrame {
+  /** 1-based frame number, counted across the whole file (as Wireshark numbers frames). */
+  index: number;
+  /** Capture time, seconds since the Unix epoch (float; microsecond precision is kept). */
+  ts: number;
+  /** LINKTYPE_* value of the interface the frame came from. */
+  linkType: number;
+  /** pcapng interface id (0 for classic pcap). */
+  interfaceId: number;
+  capLen: number;
+  origLen: number;
+  data: Uint8Array;
+}
+
+export type CaptureFormat = 'pcap' | 'pcapng';
+
+/** A capture being read: push-based, so frames are delivered synchronously per read chunk. */
+export interface CaptureSource {
+  readonly format: CaptureFormat;
+  /** Name shown in evidence and anomalies (the path, or `-` for stdin). */
+  readonly name: string;
+  /** Deliver every frame in order; resolves at end of input. Malformed input is counted, never thrown. */
+  run(onFrame: (frame: RawFrame) => void): Promise<CaptureStats>;
+}
+
+export interface CaptureStats {
+  frames: number;
+  /** Bytes of capture file read (after gzip decoding). */
+  bytes: number;
+}
