@@ -1,0 +1,14 @@
+// Where a command writes: machine output to stdout, progress and diagnostics to stderr.
+export interface CliIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** True when stderr is a terminal (progress bars, colours). */
+  isTTY: boolean;
+  /** Colours allowed (a terminal, and NO_COLOR unset). */
+  color: boolean;
+}
+
+/** A user-caused error: one clear line, exit code 2, no stack trace. */
+export class UsageError extends Error {}
+
+export const EXIT = { clean: 0, findings: 1, usage: 2 } as const;
