@@ -1,0 +1,51 @@
+// `shadowtap decode FILE...`: every application message as NDJSON on stdout, counts on stderr.
+import { Anomalies } from '../../core/anomalies.js';
+import { runCapture } from '../../pipeline/capture.js';
+import { messageToJson } from '../../report/messages.js';
+import type { CliIO } from '../io.js';
+import { EXIT } from '../io.js';
+
+export interface DecodeOptions {
+  files: string[];
+  /** Only these message kinds (http.request, jsonrpc, dns, ...). */
+  kinds?: string[];
+  strict?: boolean;
+  quiet?: boolean;
+}
+
+export async function runDecode(opts: DecodeOptions, io: CliIO): Promise<number> {
+  const kinds = opts.kinds?.length ? new Set(opts.kinds) : undefined;
+  for (const file of opts.files) {
+    const anomalies = new Anomalies();
+    let buffered: string[] = [];
+    const flush = () => {
+      if (buffered.length) io.stdout(buffered.join(''));
+      buffered = [];
+    };
+    const stats = await runCapture(file, {
+      anomalies,
+      strict: opts.strict,
+      onMessage: (msg) => {
+        if (kinds && !kinds.has(msg.kind)) return;
+        buffered.push(`${JSON.stringify({ file, ...messageToJson(msg) })}\n`);
+        if (buffered.length >= 256) flush();
+      },
+    });
+    flush();
+    if (!opts.quiet) {
+      const summary = {
+        file,
+        format: stats.format,
+        frames: stats.frames,
+        bytes: stats.bytes,
+        ipFrames: stats.ipFrames,
+        messages: stats.messages,
+        flows: stats.flows,
+        protocols: stats.protocols,
+        anomalies: anomalies.summary(),
+      };
+      io.stderr(`${JSON.stringify({ summary })}\n`);
+    }
+  }
+  return EXIT.clean;
+}

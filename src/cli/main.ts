@@ -1,0 +1,245 @@
+// The command line: main(argv) → exit code. Machine output on stdout, progress and diagnostics on stderr.
+import yargs from 'yargs';
+import type { Argv } from 'yargs';
+import { VERSION } from '../version.js';
+import type { Confidence } from '../detect/finding.js';
+import { REPORT_FORMATS, type ReportFormat } from '../report/formats.js';
+import { EXIT, UsageError, type CliIO } from './io.js';
+import { CONFIG_FILE, loadConfig, type Config } from './config.js';
+import { runDecode } from './commands/decode.js';
+import { runScan } from './commands/scan.js';
+import { runSignatures } from './commands/signatures.js';
+import { runRules } from './commands/rules.js';
+
+const CONFIDENCES = ['low', 'medium', 'high'] as const;
+
+/** Errors a user can cause: one line, exit 2, no stack trace. */
+const USER_ERRORS = new Set([
+  'UsageError', 'CaptureFormatError', 'LiveCaptureError', 'LogFormatError', 'SignatureLoadError', 'ApprovedLoadError', 'RuleInputError',
+]);
+
+export function defaultIO(): CliIO {
+  const isTTY = Boolean(process.stderr.isTTY);
+  return {
+    stdout: (t) => void process.stdout.write(t),
+    stderr: (t) => void process.stderr.write(t),
+    isTTY,
+    color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+  };
+}
+
+export async function main(argv: string[], io: CliIO = defaultIO()): Promise<number> {
+  let code: number = EXIT.clean;
+  const debug = argv.includes('--debug');
+  const list = (v: unknown): string[] | undefined =>
+    v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).filter(Boolean);
+
+  const reportOptions = (y: Argv) =>
+    y
+      .option('min-confidence', { choices: CONFIDENCES, describe: 'Report only findings at or above this confidence [default: low]' })
+      .option('fail-on', { choices: [...CONFIDENCES, 'none'] as const, describe: 'Exit 1 when a shadow finding is at or above this confidence [default: low]' })
+      .option('approved', { type: 'string', describe: 'Approved MCP servers registry (JSON)' })
+      .option('signatures', { type: 'string', array: true, describe: 'Extra signature pack directories' })
+      .option('out', { alias: 'o', type: 'string', describe: 'Write the report to this file instead of stdout' });
+
+  let config: Config;
+  try {
+    config = loadConfig(configPath(argv));
+  } catch (err) {
+    return reportError(err, io, debug);
+  }
+  /** A flag, else the config file's value, else the default. */
+  const reportSettings = (a: Record<string, unknown>, cfg: Config, format: unknown) => ({
+    output: (format ?? cfg.output ?? 'table') as ReportFormat,
+    out: a.out as string | undefined,
+    minConfidence: (a.minConfidence ?? cfg.minConfidence ?? 'low') as Confidence,
+    failOn: (a.failOn ?? cfg.failOn ?? 'low') as Confidence | 'none',
+    approved: (a.approved as string | undefined) ?? cfg.approved,
+    signatures: [...(cfg.signatures ?? []), ...(list(a.signatures) ?? [])],
+    quiet: a.quiet as boolean | undefined,
+  });
+
+  const parser = yargs(argv)
+    .scriptName('shadowtap')
+    .usage('$0 <command> [options]\n\nFind Shadow MCP in captures and logs, and turn findings into block rules.')
+    .version(VERSION)
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'No progress or summary on stderr' })
+    .option('debug', { type: 'boolean', describe: 'Show stack traces for errors' })
+    .option('config', { type: 'string', describe: `Config file [default: ./${CONFIG_FILE} when present]` })
+    .command(
+      'decode <files..>',
+      'Print every application message of a capture as NDJSON',
+      (y) =>
+        y
+          .positional('files', { type: 'string', array: true, describe: 'pcap or pcapng files (.gz ok), - for stdin' })
+          .option('kind', { type: 'string', array: true, describe: 'Only these message kinds (http.request, http.response, sse.event, ws.text, jsonrpc, dns, tls.client_hello)' })
+          .option('strict', { type: 'boolean', hidden: true })
+          .example('$0 decode capture.pcapng > messages.ndjson', 'all messages')
+          .example('$0 decode capture.pcapng --kind jsonrpc', 'only JSON-RPC messages'),
+      async (a) => {
+        code = await runDecode({ files: a.files as string[], kinds: list(a.kind), strict: a.strict as boolean | undefined, quiet: a.quiet as boolean | undefined }, io);
+      },
+    )
+    .command(
+      'scan <files..>',
+      'Find MCP servers and clients in captures (and logs)',
+      (y) =>
+        reportOptions(
+          y
+            .positional('files', { type: 'string', array: true, describe: 'pcap/pcapng captures (.gz ok), logs, directories, - for stdin' })
+            .option('format', { alias: 'f', choices: REPORT_FORMATS, describe: 'Report format [default: table]' }),
+        )
+          .example('$0 scan capture.pcapng', 'table of findings')
+          .example('$0 scan capture.pcapng --format json -o report.json --approved approved.json', 'JSON report, approved servers exempt')
+          .example('$0 scan capture.pcapng --fail-on high', 'exit 1 only for high-confidence shadow MCP'),
+      async (a) => {
+        code = await runScan({
+          ...reportSettings(a, config, a.format), files: a.files as string[], mode: 'scan',
+        }, io);
+      },
+    )
+    .command(
+      'import <files..>',
+      'Run firewall, proxy and DNS logs through the same signatures',
+      (y) =>
+        reportOptions(
+          y
+            .positional('files', { type: 'string', array: true, describe: 'log files, globs, directories, .gz, - for stdin' })
+            .option('format', { type: 'string', describe: 'Force the log format (default: detected per file)' })
+            .option('map', { type: 'string', describe: 'Column mapping for generic CSV, e.g. ts=time,src=client,dst=server,dport=port,host=host' })
+            .option('format-out', { choices: REPORT_FORMATS, describe: 'Report format [default: table]' }),
+        )
+          .example('$0 import /var/log/zeek/current', 'every Zeek log in a directory')
+          .example('$0 import eve.json --format-out ndjson', 'Suricata EVE, one finding per line'),
+      async (a) => {
+        code = await runScan({
+          ...reportSettings(a, config, a.formatOut), files: a.files as string[], mode: 'import',
+          logFormat: a.format as string | undefined, map: a.map as string | undefined,
+        }, io);
+      },
+    )
+    .command(
+      'rules [files..]',
+      'Render block rules for firewalls, DNS and Cloudflare Gateway from findings',
+      (y) =>
+        y
+          .positional('files', { type: 'string', array: true, describe: 'captures or logs to scan first (or use --from)' })
+          .option('from', { type: 'string', describe: 'A saved JSON report (scan --format json)' })
+          .option('target', { alias: 't', type: 'string', array: true, describe: 'Targets, comma-separated, or all (see --list-targets)' })
+          .option('list-targets', { type: 'boolean', describe: 'List the rule targets and exit' })
+          .option('min-confidence', { choices: CONFIDENCES, describe: 'Block findings at or above this confidence [default: medium]' })
+          .option('block', { type: 'string', array: true, describe: 'What to block: servers, domains, ports or all [default: all]' })
+          .option('templates', { type: 'string', describe: 'Directory of templates overriding the built-in ones' })
+          .option('approved', { type: 'string', describe: 'Approved MCP servers registry (JSON)' })
+          .option('signatures', { type: 'string', array: true })
+          .option('out', { alias: 'o', type: 'string', describe: 'Directory to write one file per target' })
+          .example('$0 rules --from report.json -t nftables,cloudflare-dns', 'rules from a saved report')
+          .example('$0 rules capture.pcapng -t all -o rules/', 'scan, then every target into rules/'),
+      async (a) => {
+        if (a.listTargets) {
+          code = await runRules({ target: [], list: true }, io);
+          return;
+        }
+        const target = list(a.target) ?? config.rules?.target;
+        if (!target?.length) throw new UsageError('rules needs --target (e.g. --target nftables,cloudflare-dns or --target all)');
+        let findings;
+        const files = (a.files as string[] | undefined) ?? [];
+        if (!a.from && files.length === 0) throw new UsageError('rules needs --from REPORT.json or capture/log files to scan');
+        if (files.length) {
+          const { analyze } = await import('../pipeline/scan.js');
+          const { sniffInputKind } = await import('../sources/sniff.js');
+          const captures: string[] = [];
+          const logs: string[] = [];
+          for (const f of files) ((await sniffInputKind(f)) === 'capture' ? captures : logs).push(f);
+          const approved = (a.approved as string | undefined) ?? config.approved;
+          const signatures = [...(config.signatures ?? []), ...(list(a.signatures) ?? [])];
+          findings = (await analyze({ captures, logs }, { approved, signatures })).findings;
+        }
+        code = await runRules({
+          from: a.from as string | undefined, findings, target,
+          minConfidence: (a.minConfidence ?? config.rules?.minConfidence ?? 'medium') as Confidence,
+          block: (list(a.block) ?? config.rules?.block ?? ['all']) as Array<'servers' | 'domains' | 'ports' | 'all'>,
+          templates: (a.templates as string | undefined) ?? config.rules?.templates, out: a.out as string | undefined,
+        }, io);
+      },
+    )
+    .command(
+      'capture',
+      'Watch a network interface live (libpcap) and report MCP as it appears',
+      (y) =>
+        y
+          .option('interface', { alias: 'i', type: 'string', describe: 'Interface to capture on' })
+          .option('list', { type: 'boolean', describe: 'List interfaces and exit' })
+          .option('filter', { type: 'string', describe: 'BPF capture filter, e.g. "tcp port 8080 or udp port 53"' })
+          .option('duration', { type: 'number', describe: 'Stop after this many seconds' })
+          .option('packets', { alias: 'c', type: 'number', describe: 'Stop after this many packets' })
+          .option('write', { alias: 'w', type: 'string', describe: 'Also write the frames to this pcap file' })
+          .option('rotate', { type: 'string', describe: 'Rotate --write files by size (500K, 100M, 1G) or time (30s, 10m, 1h)' })
+          .option('format', { alias: 'f', choices: ['table', 'ndjson'] as const, default: 'table' as const, describe: 'Live findings format' })
+          .option('report', { type: 'string', describe: 'Write the final JSON report here on exit' })
+          .option('approved', { type: 'string', describe: 'Approved MCP servers registry (JSON)' })
+          .option('signatures', { type: 'string', array: true, describe: 'Extra signature pack directories' })
+          .example('$0 capture --list', 'interfaces')
+          .example('$0 capture -i eth0 --filter "tcp or udp port 53" -w mcp.pcap --rotate 100M', 'watch and keep the frames')
+          .example('$0 capture -i eth0 --duration 600 --format ndjson --report final.json', 'ten minutes, NDJSON, then a report'),
+      async (a) => {
+        const { runLiveCapture } = await import('./commands/capture.js');
+        code = await runLiveCapture({
+          interface: a.interface, list: a.list, filter: a.filter, duration: a.duration, packets: a.packets, write: a.write,
+          rotate: a.rotate, output: a.format, report: a.report, approved: (a.approved as string | undefined) ?? config.approved,
+          signatures: [...(config.signatures ?? []), ...(list(a.signatures) ?? [])], quiet: a.quiet as boolean | undefined,
+        }, io);
+      },
+    )
+    .command(
+      'signatures <action>',
+      'List, validate or test signature packs',
+      (y) =>
+        y
+          .positional('action', { choices: ['list', 'validate', 'test'] as const })
+          .option('signatures', { type: 'string', array: true, describe: 'Extra signature pack directories' })
+          .option('format', { choices: ['table', 'json'] as const, default: 'table' as const })
+          .example('$0 signatures test --signatures ./my-packs', 'run every signature\'s own cases'),
+      async (a) => {
+        code = await runSignatures(a.action as 'list' | 'validate' | 'test', { signatures: list(a.signatures), format: a.format }, io);
+      },
+    )
+    .demandCommand(1, 'Name a command: decode, scan, import, rules or signatures')
+    .strict()
+    .recommendCommands()
+    .completion('completion', 'Print a bash/zsh completion script')
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    })
+    .exitProcess(false);
+
+  try {
+    await parser.parseAsync();
+    return code;
+  } catch (err) {
+    return reportError(err, io, debug);
+  }
+}
+
+function configPath(argv: string[]): string | undefined {
+  const i = argv.findIndex((x) => x === '--config' || x.startsWith('--config='));
+  if (i < 0) return undefined;
+  return argv[i].includes('=') ? argv[i].slice(argv[i].indexOf('=') + 1) : argv[i + 1];
+}
+
+function reportError(err: unknown, io: CliIO, debug: boolean): number {
+  const e = err as NodeJS.ErrnoException;
+  if (e && (USER_ERRORS.has(e.constructor?.name) || USER_ERRORS.has(e.name))) {
+    io.stderr(`shadowtap: ${e.message}\n`);
+  } else if (e && (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR')) {
+    const what = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'is a directory' }[e.code];
+    io.stderr(`shadowtap: cannot read ${e.path ?? 'input'}: ${what}\n`);
+  } else {
+    io.stderr(`shadowtap: internal error: ${e?.message ?? String(err)} (rerun with --debug and report it)\n`);
+    if (debug && e?.stack) io.stderr(`${e.stack}\n`);
+    return EXIT.usage;
+  }
+  if (debug && e?.stack) io.stderr(`${e.stack}\n`);
+  return EXIT.usage;
+}

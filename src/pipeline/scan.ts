@@ -1,0 +1,100 @@
+// Captures and logs → observations → one detector → one report.
+import { Anomalies } from '../core/anomalies.js';
+import type { Limits } from '../config/limits.js';
+import { Detector } from '../detect/engine.js';
+import { loadApproved } from '../detect/approved.js';
+import { loadSignatures } from '../detect/signatures/load.js';
+import type { Observation } from '../detect/observation.js';
+import { observeFlow, observeMessage } from '../protocols/observe.js';
+import { importLogs } from '../sources/logs/index.js';
+import { summarize, type InputSummary, type ScanReport } from '../report/model.js';
+import { runCaptureSource } from './capture.js';
+import { openCapture } from '../sources/capture-file.js';
+import { VERSION } from '../version.js';
+
+export interface ScanOptions {
+  /** Extra signature directories, on top of the built-in pack. */
+  signatures?: string[];
+  /** Approved-servers registry file. */
+  approved?: string;
+  /** Force a log format (import only). */
+  logFormat?: string;
+  /** Column mapping for generic CSV logs. */
+  logMap?: string;
+  limits?: Partial<Limits>;
+  strict?: boolean;
+  onProgress?(p: { file: string; bytes: number; totalBytes?: number; records: number }): void;
+  /** Every observation as it is made (live output, tests). */
+  onObservation?(obs: Observation): void;
+}
+
+export interface AnalyzeInputs {
+  captures?: string[];
+  logs?: string[];
+}
+
+export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}): Promise<ScanReport> {
+  const set = await loadSignatures(options.signatures ?? []);
+  const approved = options.approved ? loadApproved(options.approved) : undefined;
+  const detector = new Detector(set, { approved });
+  const anomalies = new Anomalies();
+  const summaries: InputSummary[] = [];
+  const stats: Record<string, number> = {};
+  const bump = (k: string, n: number) => { stats[k] = (stats[k] ?? 0) + n; };
+  let observed = 0;
+  const add = (obs: Observation) => {
+    observed++;
+    options.onObservation?.(obs);
+    detector.add(obs);
+  };
+
+  for (const file of inputs.captures ?? []) {
+    observed = 0;
+    const capture = await openCapture(file, anomalies);
+    const where = { file, format: capture.format };
+    const run = await runCaptureSource(capture, anomalies, {
+      limits: options.limits,
+      strict: options.strict,
+      onFlowStart: (flow) => add(observeFlow(flow, where)),
+      onMessage: (msg) => { for (const o of observeMessage(msg, where)) add(o); },
+      onProgress: options.onProgress && ((p) => options.onProgress!({ file: p.file, bytes: p.bytes, records: p.frames })),
+    });
+    summaries.push({ file, kind: 'capture', format: run.format, bytes: run.bytes, records: run.frames, observations: observed });
+    bump('frames', run.frames);
+    bump('ipFrames', run.ipFrames);
+    bump('messages', run.messages);
+    for (const [k, v] of Object.entries(run.flows)) if (typeof v === 'number') bump(`flows.${k}`, v);
+    for (const [k, v] of Object.entries(run.protocols)) bump(`protocol.${k}`, v);
+  }
+
+  if (inputs.logs?.length) {
+    const result = await importLogs(inputs.logs, {
+      format: options.logFormat,
+      map: options.logMap,
+      anomalies,
+      onObservation: add,
+      onProgress: options.onProgress && ((p) => options.onProgress!({ file: p.file, bytes: p.bytes, totalBytes: p.totalBytes, records: p.lines })),
+    });
+    for (const f of result.files) {
+      summaries.push({ file: f.file, kind: 'log', format: f.format, bytes: f.bytes, records: f.lines, observations: f.observations });
+      bump('lines', f.lines);
+      bump('badLines', f.badLines);
+    }
+  }
+
+  const findings = detector.findings();
+  const anomalyList = anomalies.summary();
+  return {
+    tool: { name: 'shadowtap', version: VERSION },
+    inputs: summaries,
+    summary: summarize(findings, anomalyList),
+    findings,
+    anomalies: anomalyList,
+    stats: Object.fromEntries(Object.entries(stats).sort(([a], [b]) => a.localeCompare(b))),
+  };
+}
+
+/** Captures only (the accuracy tests and `shadowtap scan`). */
+export function scanFiles(paths: string[], options: ScanOptions = {}): Promise<ScanReport> {
+  return analyze({ captures: paths }, options);
+}
