@@ -31,6 +31,8 @@ export const LIMITS = {
   httpDecompressedMaxBytes: 4 * 1024 * 1024,
   /** Requests waiting for their response on one flow: `http.too_many_pending`. */
   httpMaxPendingRequests: 100,
+  /** Bytes scanned for the next request/status line after a gap or a bad start line: `http.gap_unrecoverable`, `http.resync_failed`. */
+  httpResyncMaxBytes: 64 * 1024,
 
   /** One SSE event (all its lines): `sse.event_too_large`. */
   sseMaxEventBytes: 1024 * 1024,
@@ -45,6 +47,40 @@ export const LIMITS = {
 
   /** One log line: `log.line_too_long`. */
   logMaxLineBytes: 64 * 1024,
+
+  /** Body text put into an observation for signatures to read: `detect.body_truncated`. */
+  detectBodyTextBytes: 64 * 1024,
+  /** Subjects (server endpoints, names) the detector tracks; later ones are dropped: `detect.subjects_cap_hit`. */
+  detectMaxSubjects: 50_000,
+  /** Flows whose Host/SNI/User-Agent context is remembered (oldest dropped first). */
+  detectMaxFlowContexts: 65_536,
+  /** DNS answer addresses remembered to name server endpoints (oldest dropped first). */
+  detectMaxDnsAddresses: 100_000,
+  /** Evidence items kept per signal of a finding. */
+  detectEvidencePerSignal: 3,
+  /** Clients kept per finding. */
+  detectMaxClients: 32,
+  /** Names, paths kept per finding. */
+  detectMaxNames: 32,
+  /** Distinct method and tool names counted per finding: `detect.method_cap_hit`. */
+  detectMaxMethods: 128,
+  /** Findings read by `shadowtap rules`; the rest are skipped: `rules.too_many_findings`. */
+  rulesMaxFindings: 100_000,
+  /** Host names and paths taken from one finding: `rules.names_capped`, `rules.paths_capped`. */
+  rulesMaxNamesPerFinding: 64,
+  rulesMaxPathsPerFinding: 16,
+  /** Raw value length looked at by a rule validator; longer is refused unread: `rules.value_too_long`. */
+  rulesMaxRawValueChars: 1024,
+  /** One rule comment (iptables' comment match takes at most 255). */
+  rulesCommentMaxChars: 200,
+  /** Values written inline in one Cloudflare Gateway expression before a Gateway list is used instead. */
+  cloudflareInlineValuesMax: 25,
+  /** Entries per Cloudflare Gateway list (Standard plan): chunks beyond go to another list. */
+  cloudflareListMaxItems: 1000,
+  /** Gateway lists per account: values beyond are refused: `rules.cloudflare_lists_exhausted`. */
+  cloudflareMaxLists: 100,
+  /** Gateway policies per filter (dns, http, l4) per account: `rules.cloudflare_policies_exhausted`. */
+  cloudflareMaxPoliciesPerFilter: 500,
 } as const;
 
 export type Limits = { -readonly [K in keyof typeof LIMITS]: number };
