@@ -1,8 +1,7 @@
 // Is this input a capture or a log? Decided by its first bytes (after gzip), never by its name.
 import { open } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-
-const CAPTURE_MAGICS = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a];
+import { sniffCaptureFormat } from './capture-file.js';
 
 export async function sniffInputKind(path: string): Promise<'capture' | 'log'> {
   const fh = await open(path, 'r');
@@ -17,8 +16,7 @@ export async function sniffInputKind(path: string): Promise<'capture' | 'log'> {
         return 'log';
       }
     }
-    if (head.length < 4) return 'log';
-    return CAPTURE_MAGICS.includes(head.readUInt32BE(0)) ? 'capture' : 'log';
+    return sniffCaptureFormat(head) ? 'capture' : 'log';
   } finally {
     await fh.close();
   }

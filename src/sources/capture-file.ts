@@ -1,0 +1,229 @@
+// Opening a capture: file path, stdin (`-`), or any stream; gzip is undone transparently; the format
+// is sniffed from the first bytes, never taken from the file name. Frames are parsed straight out of
+// the read chunks (1 MiB), and only a record that spans two chunks is copied, so memory stays flat
+// whatever the file size. The one exception thrown is CaptureFormatError (the CLI's exit code 2).
+import { createReadStream } from 'node:fs';
+import { Readable, pipeline } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { Anomalies } from '../core/anomalies.js';
+import { PcapParser, pcapMagic } from './pcap.js';
+import { PcapngParser } from './pcapng.js';
+import type { CaptureFormat, CaptureSource, CaptureStats, RawFrame } from './types.js';
+
+/** The input is not a capture we can read (unknown magic, empty, unreadable). One line, no stack needed. */
+export class CaptureFormatError extends Error {
+  override readonly name = 'CaptureFormatError';
+}
+
+export const READ_CHUNK_BYTES = 1024 * 1024;
+
+export interface RecordParser {
+  /** Bytes needed at b[off] before step() can run (>= 1). May look at the `avail` bytes present. */
+  need(b: Uint8Array, off: number, avail: number): number;
+  /**
+   * Parse one unit (a record, a block, a header, or a resync probe) at b[off], with avail >= need().
+   * Returns bytes consumed; 0 only together with a state change (so the next need() differs).
+   */
+  step(b: Uint8Array, off: number, avail: number): number;
+  /** End of input, with `avail` bytes (fewer than need()) left unparsed at b[off]. */
+  finish(b: Uint8Array, off: number, avail: number): void;
+  /** Frames delivered so far. */
+  readonly frames: number;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Feeds chunks to a RecordParser, keeping only the one record that spans chunks. Memory: max need(). */
+export class ChunkDriver {
+  private carry: Uint8Array = EMPTY;
+  private cs = 0; // carry[cs, ce) holds unparsed bytes
+  private ce = 0;
+  bytes = 0;
+
+  constructor(private readonly parser: RecordParser) {}
+
+  feed(chunk: Uint8Array): void {
+    const p = this.parser;
+    const n = chunk.length;
+    this.bytes += n;
+    let pos = 0;
+    // Where this chunk's bytes begin inside the carry, once some were appended (-1: none yet).
+    let chunkAt = -1;
+    let chunkFrom = 0;
+    while (this.ce > this.cs) {
+      const avail = this.ce - this.cs;
+      const need = p.need(this.carry, this.cs, avail);
+      if (avail < need) {
+        if (pos === n) return; // everything is in the carry now; wait for the next chunk
+        const take = Math.min(need - avail, n - pos);
+        if (this.cs + need > this.carry.length) chunkAt = this.compact(need, chunkAt);
+        if (chunkAt < 0) {
+          chunkAt = this.ce;
+          chunkFrom = pos;
+        }
+        this.carry.set(chunk.subarray(pos, pos + take), this.ce);
+        this.ce += take;
+        pos += take;
+        continue;
+      }
+      this.cs += p.step(this.carry, this.cs, avail);
+      if (chunkAt >= 0 && this.cs >= chunkAt) {
+        // What is left in the carry is also still in the chunk: continue there, without copying.
+        pos = chunkFrom + (this.cs - chunkAt);
+        this.cs = this.ce = 0;
+      }
+    }
+    this.cs = this.ce = 0;
+    while (pos < n) {
+      const avail = n - pos;
+      if (avail < p.need(chunk, pos, avail)) {
+        this.compact(avail, -1);
+        this.carry.set(chunk.subarray(pos, n), 0);
+        this.ce = avail;
+        return;
+      }
+      pos += p.step(chunk, pos, avail);
+    }
+  }
+
+  end(): void {
+    this.parser.finish(this.carry, this.cs, this.ce - this.cs);
+    this.cs = this.ce = 0;
+  }
+
+  /** Move unparsed carry bytes to the front and make room for `need` bytes; returns the moved chunkAt. */
+  private compact(need: number, chunkAt: number): number {
+    const len = this.ce - this.cs;
+    if (need > this.carry.length) {
+      let size = Math.max(64 * 1024, this.carry.length);
+      while (size < need) size *= 2;
+      const next = new Uint8Array(size);
+      next.set(this.carry.subarray(this.cs, this.ce), 0);
+      this.carry = next;
+    } else if (this.cs > 0) {
+      this.carry.copyWithin(0, this.cs, this.ce);
+    }
+    const moved = chunkAt < 0 ? -1 : chunkAt - this.cs;
+    this.cs = 0;
+    this.ce = len;
+    return moved;
+  }
+}
+
+const PCAPNG_MAGIC = [0x0a, 0x0d, 0x0d, 0x0a];
+
+/** Which format the first bytes announce, or null. */
+export function sniffCaptureFormat(head: Uint8Array): CaptureFormat | null {
+  if (pcapMagic(head)) return 'pcap';
+  if (head.length >= 4 && PCAPNG_MAGIC.every((v, i) => head[i] === v)) return 'pcapng';
+  return null;
+}
+
+function isGzip(head: Uint8Array): boolean {
+  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+}
+
+function hex(head: Uint8Array): string {
+  return Buffer.from(head.subarray(0, 4)).toString('hex');
+}
+
+function errorText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e && typeof e === 'object' ? (e.code ? `${e.code}: ${e.message}` : String(e.message)) : String(err);
+}
+
+/** Pull chunks until at least `want` bytes (or the end); returns them and the iterator, nothing lost. */
+async function peek(
+  it: AsyncIterator<Uint8Array>,
+  want: number,
+): Promise<{ head: Uint8Array[]; bytes: Uint8Array; done: boolean }> {
+  const head: Uint8Array[] = [];
+  let total = 0;
+  let done = false;
+  while (total < want) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    const chunk = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    if (chunk.length === 0) continue;
+    head.push(chunk);
+    total += chunk.length;
+  }
+  const bytes = head.length === 1 ? head[0] : Buffer.concat(head);
+  return { head, bytes: bytes ?? new Uint8Array(0), done };
+}
+
+async function* replay(head: Uint8Array[], it: AsyncIterator<Uint8Array>, done: boolean): AsyncGenerator<Uint8Array> {
+  for (const c of head) yield c;
+  if (done) return;
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return;
+    yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+  }
+}
+
+/**
+ * A capture from any readable stream. Sniffs gzip and the capture magic now (throws
+ * CaptureFormatError), and delivers frames when run() is called.
+ */
+export async function openCaptureStream(stream: NodeJS.ReadableStream, name: string, anomalies: Anomalies): Promise<CaptureSource> {
+  let it = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  let first: Awaited<ReturnType<typeof peek>>;
+  try {
+    first = await peek(it, 4);
+  } catch (err) {
+    throw new CaptureFormatError(`${name}: cannot read (${errorText(err)})`);
+  }
+  let gzip = false;
+  if (isGzip(first.bytes)) {
+    gzip = true;
+    const gunzip = createGunzip();
+    // Errors reach us through the gunzip iterator; the callback only keeps them from going unhandled.
+    pipeline(Readable.from(replay(first.head, it, first.done)), gunzip, () => {});
+    it = gunzip[Symbol.asyncIterator]();
+    try {
+      first = await peek(it, 4);
+    } catch (err) {
+      throw new CaptureFormatError(`${name}: gzip data is corrupt (${errorText(err)})`);
+    }
+  }
+  if (first.bytes.length === 0) {
+    throw new CaptureFormatError(`${name}: not a pcap or pcapng file (${gzip ? 'empty after gunzip' : 'empty'})`);
+  }
+  const format = sniffCaptureFormat(first.bytes);
+  if (!format) {
+    throw new CaptureFormatError(
+      `${name}: not a pcap or pcapng file (${gzip ? 'gzip data ' : ''}starts with ${hex(first.bytes)})`,
+    );
+  }
+  const { head, done } = first;
+  const source = it;
+  let used = false;
+  return {
+    format,
+    name,
+    async run(onFrame: (frame: RawFrame) => void): Promise<CaptureStats> {
+      if (used) throw new Error('CaptureSource.run() may be called once');
+      used = true;
+      const parser = format === 'pcap' ? new PcapParser(onFrame, anomalies, name) : new PcapngParser(onFrame, anomalies, name);
+      const driver = new ChunkDriver(parser);
+      try {
+        for await (const chunk of replay(head, source, done)) driver.feed(chunk);
+      } catch (err) {
+        // A read or gunzip failure mid-file: keep what was read, say why the rest is missing.
+        anomalies.add(gzip ? 'capture.gzip_error' : 'capture.read_error', { file: name, frame: parser.frames + 1, detail: errorText(err) });
+      }
+      driver.end();
+      return { frames: parser.frames, bytes: driver.bytes };
+    },
+  };
+}
+
+/** A capture file by path (`-` = stdin), gzip or not, pcap or pcapng. */
+export async function openCapture(path: string, anomalies: Anomalies): Promise<CaptureSource> {
+  const stream = path === '-' ? process.stdin : createReadStream(path, { highWaterMark: READ_CHUNK_BYTES });
+  return openCaptureStream(stream, path, anomalies);
+}
