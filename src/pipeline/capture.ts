@@ -61,10 +61,7 @@ export async function runCaptureSource(
   const dispatcher = new Dispatcher(sink, ctx, { ignore: (flow, dir) => flows!.ignore(flow, dir) }, { strict: options.strict });
   flows = new FlowTable(
     {
-      onFlowStart: (flow) => {
-        options.onFlowStart?.(flow);
-        dispatcher.onFlowStart?.(flow);
-      },
+      onFlowStart: (flow) => options.onFlowStart?.(flow),
       onChunk: (chunk) => dispatcher.onChunk(chunk),
       onStreamEnd: (flow, dir, reason) => dispatcher.onStreamEnd?.(flow, dir, reason),
       onDatagram: (flow, dir, data, frame, ts) => dispatcher.onDatagram(flow, dir, data, frame, ts),
