@@ -51,7 +51,7 @@ export async function runCaptureSource(
   options: CaptureRunOptions,
 ): Promise<CaptureRunStats> {
   const limits = makeLimits(options.limits);
-  const ctx = { anomalies, limits, file: source.name };
+  const ctx = { anomalies, limits, file: source.name, strict: options.strict };
   let messages = 0;
   const sink = (msg: Message): void => {
     messages++;

@@ -7,4 +7,6 @@ export interface ParserContext {
   limits: Limits;
   /** Input name for anomaly locations (capture path or `-`). */
   file: string;
+  /** Let parser exceptions through (tests), instead of counting them as internal errors. */
+  strict?: boolean;
 }

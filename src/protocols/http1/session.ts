@@ -785,6 +785,7 @@ export class HttpSession implements StreamParser {
     try {
       return d.feed(chunk.data, chunk.gapBefore, chunk.frame, chunk.ts);
     } catch (err) {
+      if (this.ctx.strict) throw err;
       d.anomaly('http.internal_error', err instanceof Error ? err.message : String(err));
       d.mode = 'dead';
       return 'error';
@@ -796,6 +797,7 @@ export class HttpSession implements StreamParser {
     try {
       d.end();
     } catch (err) {
+      if (this.ctx.strict) throw err;
       d.anomaly('http.internal_error', err instanceof Error ? err.message : String(err));
       d.mode = 'dead';
     }
