@@ -25,11 +25,13 @@ export const FIELDS: Record<string, FieldSpec> = {
   'http.request.content_type': { kind: 'http.request', type: 'string', description: 'media type, lowercase, no parameters' },
   'http.request.header.<name>': { kind: 'http.request', type: 'string', description: 'any request header (values joined with ", ")' },
   'http.request.body': { kind: 'http.request', type: 'string', description: 'decoded body text (capped)' },
+  'http.request.header_names': { kind: 'http.request', type: 'string[]', description: 'all request header names, lowercase (for name patterns such as mcp-param-*)' },
 
   'http.response.status': { kind: 'http.response', type: 'number', description: 'status code' },
   'http.response.content_type': { kind: 'http.response', type: 'string', description: 'media type, lowercase, no parameters' },
   'http.response.header.<name>': { kind: 'http.response', type: 'string', description: 'any response header' },
   'http.response.body': { kind: 'http.response', type: 'string', description: 'decoded body text (capped)' },
+  'http.response.header_names': { kind: 'http.response', type: 'string[]', description: 'all response header names, lowercase' },
   // A response also carries http.request.method|path|host of the request it answers, when seen.
 
   'sse.event': { kind: 'sse.event', type: 'string', description: 'event type ("message" when absent)' },
@@ -57,6 +59,12 @@ export const FIELDS: Record<string, FieldSpec> = {
   'tls.sni': { kind: 'tls.client_hello', type: 'string', description: 'server_name, lowercase' },
   'tls.alpn': { kind: 'tls.client_hello', type: 'string[]', description: 'offered ALPN protocols' },
   'tls.version': { kind: 'tls.client_hello', type: 'string', description: 'highest offered version, e.g. 1.3' },
+
+  // Log-only context (log importers): what the log itself says about the record.
+  'conn.service': { kind: 'conn', type: 'string', description: 'application protocol the log named (Zeek service, Suricata app_proto)' },
+  'log.action': { kind: 'conn', type: 'string', description: 'verdict or decision word as logged (DROP, blockedByQueryName, allowed)' },
+  'log.rule': { kind: 'conn', type: 'string', description: 'rule, policy, log prefix or alert signature the log names' },
+  'log.user': { kind: 'conn', type: 'string', description: 'user identity the log names (e-mail, user id)' },
 };
 
 /** The catalogue entry for a concrete field name (`http.request.header.mcp-session-id` → `...header.<name>`). */

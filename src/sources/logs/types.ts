@@ -1,0 +1,35 @@
+// The contract every log format module fulfils. One module per format; index.ts picks one per file.
+import type { Anomalies } from '../../core/anomalies.js';
+import type { Observation } from '../../detect/observation.js';
+
+export interface LogParserContext {
+  /** Name shown in evidence and anomalies (the path, or `-` for stdin). */
+  file: string;
+  anomalies: Anomalies;
+  /** Year assumed for timestamps that carry none (syslog RFC 3164, dnsmasq): the file's mtime year. */
+  refYear: number;
+  /** Time (epoch s) used for records that carry no wall-clock time (dmesg uptime stamps): the file's mtime. */
+  refTime: number;
+  /** Column mapping given on the command line (generic CSV). */
+  map?: string;
+}
+
+export interface LogLineParser {
+  /**
+   * One line (no line terminator). Returns the observations it makes, `[]` for a line that is
+   * understood but carries nothing to observe (headers, comments, other messages), or
+   * `undefined` when the line could not be parsed (index.ts counts `log.unparsed_line`).
+   * A parser may count a more specific anomaly itself (`log.bad_timestamp`, `log.bad_address`)
+   * and still return `[]`; then the line counts as bad too.
+   */
+  line(text: string, lineNo: number): Observation[] | undefined;
+}
+
+export interface LogFormat {
+  /** Stable id, used by `--format` and shown in reports. */
+  id: string;
+  title: string;
+  /** True when the first lines of a file (blank lines removed) look like this format. */
+  sniff(sampleLines: string[]): boolean;
+  parser(ctx: LogParserContext): LogLineParser;
+}
