@@ -45,6 +45,13 @@ export const LIMITS = {
   /** Bytes of a direction looked at before its protocol is decided: `stream.unknown_protocol`. */
   protocolSniffBytes: 8 * 1024,
 
+  /** Live capture: libpcap's kernel ring buffer (`--buffer-size`); when it fills the kernel drops frames, reported as `kernelDropped`. */
+  liveKernelBufferBytes: 16 * 1024 * 1024,
+  /** Live capture: largest `--buffer-size` accepted (a usage error above it). */
+  liveKernelBufferMaxBytes: 1024 * 1024 * 1024,
+  /** Live capture: bytes kept per frame. `cap` fixes libpcap's snaplen at 65535, so larger frames (lo's MTU is 65536) arrive cut: `frame.truncated`. */
+  liveSnaplenBytes: 65535,
+
   /** One log line: `log.line_too_long`. */
   logMaxLineBytes: 64 * 1024,
 
@@ -64,6 +71,24 @@ export const LIMITS = {
   detectMaxNames: 32,
   /** Distinct method and tool names counted per finding: `detect.method_cap_hit`. */
   detectMaxMethods: 128,
+  /** Seconds a request waits for its response before it is listed as unanswered (audit trail pairing). */
+  auditPairWindowSeconds: 300,
+  /** Requests waiting for a response across all sessions; the oldest is listed unanswered: `audit.pending_cap_hit`. */
+  auditMaxPending: 20_000,
+  /** Sessions and peers (client/server names, SSE session ids) remembered; oldest dropped: `audit.peers_cap_hit`. */
+  auditMaxPeers: 65_536,
+  /** Characters of an argument summary shown in the audit listing (the whole value is inspected). */
+  auditArgsDisplayChars: 160,
+  /** Records kept for the audit table (ndjson/csv stream and keep none): `audit.records_cap_hit`. */
+  auditMaxTableRecords: 200_000,
+  /** Distinct DLP hits kept per finding (more are counted only): `audit.dlp_cap_hit`. */
+  auditMaxHitsPerFinding: 64,
+  /** Behaviour alerts kept per report: `audit.alerts_cap_hit`. */
+  auditMaxAlerts: 1_000,
+  /** Keys (client, server, tool) the behaviour windows track at once; oldest dropped: `audit.windows_cap_hit`. */
+  auditMaxWindows: 100_000,
+  /** Characters of text put through the DLP detectors per message: `dlp.scan_cap_hit`. */
+  dlpMaxScanChars: 8 * 1024 * 1024,
   /** Findings read by `shadowtap rules`; the rest are skipped: `rules.too_many_findings`. */
   rulesMaxFindings: 100_000,
   /** Host names and paths taken from one finding: `rules.names_capped`, `rules.paths_capped`. */
@@ -81,6 +106,10 @@ export const LIMITS = {
   cloudflareMaxLists: 100,
   /** Gateway policies per filter (dns, http, l4) per account: `rules.cloudflare_policies_exhausted`. */
   cloudflareMaxPoliciesPerFilter: 500,
+  /** HTML report: findings that get their own rendered rules; the page says how many were left out and how to get them. */
+  htmlRulesMaxFindings: 200,
+  /** HTML report: timeline rows drawn; the page counts the rows left out under the chart. */
+  htmlTimelineMaxRows: 80,
 } as const;
 
 export type Limits = { -readonly [K in keyof typeof LIMITS]: number };

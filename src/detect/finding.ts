@@ -1,5 +1,6 @@
 // What detection concludes: one finding per MCP server endpoint or name.
 import type { SourceRef } from './observation.js';
+import type { BehaviourAlert, DlpHit } from '../audit/types.js';
 
 export type Confidence = 'low' | 'medium' | 'high';
 export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
@@ -69,4 +70,8 @@ export interface Finding {
   approved: boolean;
   /** The approved-registry entry that matched. */
   approvedBy?: string;
+  /** Data-loss hits in this server's MCP traffic (masked), from the audit stage. */
+  dlp?: DlpHit[];
+  /** Behaviour alerts involving this server, from the audit stage. */
+  alerts?: BehaviourAlert[];
 }
