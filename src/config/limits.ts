@@ -54,6 +54,17 @@ export const LIMITS = {
 
   /** One log line: `log.line_too_long`. */
   logMaxLineBytes: 64 * 1024,
+  /** Incremental import: content bytes at the start of a log that identify it across renames, copies and gzip. */
+  logCursorHeadBytes: 8 * 1024,
+  /** Incremental import: bytes before the cursor whose hash must still match for the import to resume there. */
+  logCursorTailBytes: 256,
+
+  /** Inventory store: how long a run waits for another run's write transaction (SQLite busy_timeout). */
+  storeBusyTimeoutMs: 10 * 60 * 1000,
+  /** Inventory store: optimistic attempts before a run takes the write lock for its whole import. */
+  storeOptimisticAttempts: 1,
+  /** Inventory store: names, clients, source files and signatures kept per inventory row (more are dropped). */
+  storeMaxListItems: 64,
 
   /** Body text put into an observation for signatures to read: `detect.body_truncated`. */
   detectBodyTextBytes: 64 * 1024,

@@ -58,6 +58,21 @@ function streamableSession(d: Detector, srv = SRV): void {
 }
 
 describe('Detector', () => {
+  it('keeps flow contexts per capture file (flow ids restart in each file)', () => {
+    const d = new Detector(set);
+    // File a.pcap, flow 1: a plain HTTP request carrying a Host name; no MCP.
+    const a = obs('http.request', { 'http.request.method': 'GET', 'http.request.path': '/', 'http.request.host': 'www.other.example' }, { ip: '10.9.9.9', port: 80 }, 1);
+    d.add({ ...a, source: { ...a.source, file: 'a.pcap' } });
+    // File b.pcap, flow 1 again: an MCP request with no Host header.
+    const b = obs('jsonrpc', {
+      'jsonrpc.type': 'request', 'jsonrpc.method': 'tools/list', 'jsonrpc.transport': 'http-request',
+    }, SRV, 1);
+    d.add({ ...b, source: { ...b.source, file: 'b.pcap' } });
+    const found = d.findings().find((f) => f.subject.ip === SRV.ip)!;
+    expect(found).toBeDefined();
+    expect(found.subject.names).not.toContain('www.other.example');
+  });
+
   it('correlates a Streamable HTTP session into one finding', () => {
     const d = new Detector(set);
     streamableSession(d);

@@ -100,6 +100,8 @@ export class Detector {
   private readonly index: SignatureIndex;
   private readonly subjects = new Map<string, Subject>();
   private readonly flowCtx: BoundedMap<number, FlowContext>;
+  /** Flow ids restart in every capture file: the contexts belong to this one. */
+  private flowCtxFile?: string;
   /** DNS answer address → names that resolved to it (any name, matched or not). */
   private readonly dnsNames: BoundedMap<string, Set<string>>;
   private readonly limits: Limits;
@@ -180,6 +182,10 @@ export class Detector {
     const sni = obs.kind === 'tls.client_hello' ? str(f['tls.sni']) : undefined;
     const ua = obs.kind === 'http.request' ? str(f['http.request.user_agent']) : undefined;
     const id = obs.flowId!;
+    if (obs.source.file !== this.flowCtxFile) {
+      this.flowCtx.clear();
+      this.flowCtxFile = obs.source.file;
+    }
     let ctx = this.flowCtx.get(id);
     if (host === undefined && sni === undefined && ua === undefined) return ctx;
     if (!ctx) {
