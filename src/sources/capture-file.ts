@@ -42,7 +42,10 @@ export class ChunkDriver {
 
   constructor(private readonly parser: RecordParser) {}
 
-  feed(chunk: Uint8Array): void {
+  feed(input: Uint8Array): void {
+    // A plain Uint8Array view, not a Buffer: downstream `.slice()` must copy (Buffer#slice is a view, and a kept
+    // view would pin the whole read chunk for as long as a flow lives).
+    const chunk = Buffer.isBuffer(input) ? new Uint8Array(input.buffer, input.byteOffset, input.length) : input;
     const p = this.parser;
     const n = chunk.length;
     this.bytes += n;

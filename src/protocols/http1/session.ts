@@ -63,24 +63,46 @@ type Mode = 'start' | 'head' | 'body' | 'resync' | 'upgrade_wait' | 'ws' | 'tunn
 type Framing = 'none' | 'length' | 'chunked' | 'close';
 
 /** Keeps the first `cap` decoded body bytes (copied), and notes when there were more. */
+/**
+ * Keeps a body for inspection, up to the cap. A body whose media type no signature reads (images, archives,
+ * octet streams) is kept only if its first non-space byte opens JSON, so relabelled JSON-RPC is still seen;
+ * otherwise it is only counted.
+ */
 class BodyCollector implements ByteSink {
   private buf: Uint8Array;
   len = 0;
   truncated = false;
+  /** 'probe': waiting for the first non-space byte; 'keep'; 'skip': counted, not kept. */
+  private state: 'probe' | 'keep' | 'skip';
 
   constructor(
     private readonly cap: number,
     sizeHint: number,
+    inspectable: boolean,
   ) {
-    this.buf = new Uint8Array(Math.max(0, Math.min(cap, sizeHint, 64 * 1024)));
+    this.state = inspectable ? 'keep' : 'probe';
+    this.buf = new Uint8Array(Math.max(0, Math.min(cap, sizeHint, inspectable ? 64 * 1024 : 64)));
   }
 
   get full(): boolean {
-    return this.truncated;
+    return this.truncated || this.state === 'skip';
   }
 
   write(data: Uint8Array): void {
-    if (this.truncated) return;
+    if (this.truncated || this.state === 'skip') return;
+    if (this.state === 'probe') {
+      for (let i = 0; i < data.length; i++) {
+        const c = data[i];
+        if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
+        if (c === 0x7b || c === 0x5b) {
+          this.state = 'keep';
+          break;
+        }
+        this.state = 'skip';
+        this.len = 0;
+        return;
+      }
+    }
     let n = data.length;
     if (this.len + n > this.cap) {
       n = this.cap - this.len;
@@ -101,6 +123,14 @@ class BodyCollector implements ByteSink {
   bytes(): Uint8Array {
     return this.len === this.buf.length ? this.buf : this.buf.slice(0, this.len);
   }
+}
+
+/** Media types whose bodies signatures read: JSON and text (SDK error strings are plain text too). */
+function inspectableType(type: string): boolean {
+  return (
+    type === '' || type.startsWith('text/') || type.endsWith('json') || type.endsWith('+json') ||
+    type === 'application/x-www-form-urlencoded' || type === 'application/x-ndjson' || type === 'application/jsonl'
+  );
 }
 
 /** Feeds decoded SSE body bytes to the event parser. */
@@ -433,7 +463,8 @@ class HttpDirection implements ChunkDataHandler {
       // The response goes out now: an event stream stays open for minutes.
       this.emitResponse(new Uint8Array(0), 0, false);
     } else {
-      this.collector = new BodyCollector(limits.httpBodyInspectBytes, framing === 'length' ? length : 1024);
+      const type = mediaType(headerValue(all, 'content-type'));
+      this.collector = new BodyCollector(limits.httpBodyInspectBytes, framing === 'length' ? length : 1024, inspectableType(type));
       sink = this.collector;
     }
     const codings = headerTokens(all, 'content-encoding');
