@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import schema from './config.schema.json' with { type: 'json' };
 import { UsageError } from './io.js';
+import type { AlertsConfig, DlpConfig } from '../audit/types.js';
 
 export interface Config {
   signatures?: string[];
@@ -13,8 +14,8 @@ export interface Config {
   failOn?: 'low' | 'medium' | 'high' | 'none';
   db?: string;
   rules?: { target?: string[]; minConfidence?: 'low' | 'medium' | 'high'; block?: Array<'servers' | 'domains' | 'ports' | 'all'>; templates?: string };
-  dlp?: Record<string, unknown>;
-  alerts?: Record<string, unknown>;
+  dlp?: DlpConfig;
+  alerts?: AlertsConfig;
   /** Where it was read from. */
   path?: string;
 }
@@ -51,5 +52,9 @@ export function loadConfig(explicit: string | undefined, cwd = process.cwd()): C
     approved: cfg.approved && abs(cfg.approved),
     db: cfg.db && abs(cfg.db),
     rules: cfg.rules && { ...cfg.rules, templates: cfg.rules.templates && abs(cfg.rules.templates) },
+    alerts: cfg.alerts && {
+      ...cfg.alerts,
+      newServer: cfg.alerts.newServer && { ...cfg.alerts.newServer, baseline: cfg.alerts.newServer.baseline && abs(cfg.alerts.newServer.baseline) },
+    },
   };
 }

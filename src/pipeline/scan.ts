@@ -6,11 +6,13 @@ import { loadApproved } from '../detect/approved.js';
 import { loadSignatures } from '../detect/signatures/load.js';
 import type { Observation } from '../detect/observation.js';
 import { observeFlow, observeMessage } from '../protocols/observe.js';
-import { importLogs } from '../sources/logs/index.js';
+import { importLogs, type LogResume } from '../sources/logs/index.js';
 import { summarize, type InputSummary, type ScanReport } from '../report/model.js';
 import { runCaptureSource } from './capture.js';
 import { openCapture } from '../sources/capture-file.js';
 import { VERSION } from '../version.js';
+import { AuditCollector } from '../audit/index.js';
+import type { AlertsConfig, DlpConfig } from '../audit/types.js';
 
 export interface ScanOptions {
   /** Extra signature directories, on top of the built-in pack. */
@@ -26,6 +28,12 @@ export interface ScanOptions {
   onProgress?(p: { file: string; bytes: number; totalBytes?: number; records: number }): void;
   /** Every observation as it is made (live output, tests). */
   onObservation?(obs: Observation): void;
+  /** Data-loss checks and behaviour alerts on MCP content (config `dlp`, `alerts`); `audit: false` skips both. */
+  dlp?: DlpConfig;
+  alerts?: AlertsConfig;
+  audit?: boolean;
+  /** Incremental log import: resume each file where the inventory store's cursor says (store/import.ts). */
+  logResume?: LogResume;
 }
 
 export interface AnalyzeInputs {
@@ -38,6 +46,7 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
   const approved = options.approved ? loadApproved(options.approved) : undefined;
   const detector = new Detector(set, { approved });
   const anomalies = new Anomalies();
+  const audit = options.audit === false ? undefined : new AuditCollector({ dlp: options.dlp, alerts: options.alerts, anomalies, limits: options.limits });
   const summaries: InputSummary[] = [];
   const stats: Record<string, number> = {};
   const bump = (k: string, n: number) => { stats[k] = (stats[k] ?? 0) + n; };
@@ -51,12 +60,13 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
   for (const file of inputs.captures ?? []) {
     observed = 0;
     const capture = await openCapture(file, anomalies);
+    audit?.setFile(file);
     const where = { file, format: capture.format };
     const run = await runCaptureSource(capture, anomalies, {
       limits: options.limits,
       strict: options.strict,
       onFlowStart: (flow) => add(observeFlow(flow, where)),
-      onMessage: (msg) => { for (const o of observeMessage(msg, where)) add(o); },
+      onMessage: (msg) => { for (const o of observeMessage(msg, where)) add(o); audit?.add(msg); },
       onProgress: options.onProgress && ((p) => options.onProgress!({ file: p.file, bytes: p.bytes, records: p.frames })),
     });
     summaries.push({ file, kind: 'capture', format: run.format, bytes: run.bytes, records: run.frames, observations: observed });
@@ -73,6 +83,7 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
       map: options.logMap,
       anomalies,
       onObservation: add,
+      resume: options.logResume,
       onProgress: options.onProgress && ((p) => options.onProgress!({ file: p.file, bytes: p.bytes, totalBytes: p.totalBytes, records: p.lines })),
     });
     for (const f of result.files) {
@@ -83,6 +94,7 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
   }
 
   const findings = detector.findings();
+  const auditSection = audit && audit.attach(findings, audit.finish());
   const anomalyList = anomalies.summary();
   return {
     tool: { name: 'shadowtap', version: VERSION },
@@ -91,6 +103,7 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
     findings,
     anomalies: anomalyList,
     stats: Object.fromEntries(Object.entries(stats).sort(([a], [b]) => a.localeCompare(b))),
+    ...(auditSection && { audit: auditSection }),
   };
 }
 

@@ -49,12 +49,26 @@ export function findingRecord(f: Finding): Record<string, unknown> {
     last_seen: isoTime(f.lastSeen),
     sources: f.sources,
     approved_by: f.approvedBy ?? null,
+    // Audit stage (clear-text MCP content): masked data-loss hits and behaviour alerts.
+    dlp: (f.dlp ?? []).map((h) => ({
+      detector: h.detector, category: h.category, severity: h.severity, masked: h.masked, count: h.count,
+      client: h.client, part: h.where.part, method: h.where.method ?? null, path: h.where.path, frame: h.where.frame, file: h.where.file ?? null,
+    })),
+    alerts: (f.alerts ?? []).map((a) => ({
+      kind: a.kind, severity: a.severity, client: a.client, subject: a.subject ?? null, value: a.value, threshold: a.threshold,
+      window_seconds: a.windowSeconds, first_ts: isoTime(a.firstTs), last_ts: isoTime(a.lastTs), detail: a.detail,
+    })),
   };
 }
+
+/** `detector:masked@path` per hit, for one CSV cell. */
+const dlpCell = (f: Finding): string => (f.dlp ?? []).map((h) => `${h.detector}:${h.masked}@${h.where.path}`).join(' ');
+const alertCell = (f: Finding): string => (f.alerts ?? []).map((a) => `${a.kind}:${a.subject ?? a.client}=${a.value}/${a.threshold}`).join(' ');
 
 const CSV_COLUMNS = [
   'id', 'status', 'confidence', 'score', 'severity', 'server_ip', 'server_port', 'names', 'transport', 'clients',
   'client_names', 'server_name', 'protocol_version', 'methods', 'tools', 'signatures', 'first_seen', 'last_seen',
+  'dlp', 'alerts',
 ];
 
 function formatCsv(findings: Finding[]): string {
@@ -66,7 +80,7 @@ function formatCsv(findings: Finding[]): string {
       if (typeof v === 'object') return Object.entries(v as Record<string, number>).map(([k, n]) => `${k}=${n}`).join(' ');
       return String(v);
     };
-    return CSV_COLUMNS.map((c) => cell(r[c]));
+    return CSV_COLUMNS.map((c) => (c === 'dlp' ? dlpCell(f) : c === 'alerts' ? alertCell(f) : cell(r[c])));
   });
   return stringify(rows, { header: true, columns: CSV_COLUMNS });
 }
@@ -77,6 +91,22 @@ function topCounts(counts: Record<string, number>, n: number): string {
   const e = Object.entries(counts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const head = e.slice(0, n).map(([k, v]) => `${k}×${v}`).join(' ');
   return e.length > n ? `${head} +${e.length - n}` : head;
+}
+
+/** One line per DLP hit and behaviour alert, under the findings table (values masked). */
+function auditLines(report: ScanReport): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const f of report.findings) {
+    const server = f.subject.ip ? `${f.subject.ip.includes(':') ? `[${f.subject.ip}]` : f.subject.ip}:${f.subject.port ?? ''}` : f.subject.names[0] ?? '-';
+    for (const h of f.dlp ?? []) {
+      out.push([h.severity, `DLP   ${h.severity.padEnd(8)} ${server}  ${h.detector} ${h.masked}${h.count > 1 ? ` ×${h.count}` : ''}  ${h.where.method ?? '?'} ${h.where.part} ${h.where.path}  frame ${h.where.frame}`]);
+    }
+  }
+  for (const a of report.audit?.alerts ?? []) out.push([a.severity, `ALERT ${a.severity.padEnd(8)} ${a.kind}: ${a.detail}`]);
+  for (const h of report.audit?.unattachedDlp ?? []) {
+    out.push([h.severity, `DLP   ${h.severity.padEnd(8)} ${h.server}  ${h.detector} ${h.masked}  ${h.where.method ?? '?'} ${h.where.part} ${h.where.path}  frame ${h.where.frame}`]);
+  }
+  return out;
 }
 
 function formatTable(report: ScanReport, color: boolean): string {
@@ -106,6 +136,11 @@ function formatTable(report: ScanReport, color: boolean): string {
   for (const r of rows) {
     const conf = r[1] as 'high' | 'medium' | 'low';
     lines.push(r.map((c, i) => (i === 1 ? paint(conf, cut(c, widths[i])) : cut(c, widths[i]))).join('  ').trimEnd());
+  }
+  const audit = auditLines(report);
+  if (audit.length) {
+    lines.push('');
+    for (const [sev, text] of audit) lines.push(sev === 'high' || sev === 'critical' ? paint('high', text) : text);
   }
   const s = report.summary;
   lines.push('');

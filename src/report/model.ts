@@ -1,6 +1,7 @@
 // The report every command builds and every formatter reads.
 import type { AnomalySummary } from '../core/anomalies.js';
 import type { Finding } from '../detect/finding.js';
+import type { AuditSection } from '../audit/types.js';
 
 export interface InputSummary {
   file: string;
@@ -32,6 +33,8 @@ export interface ScanReport {
   findings: Finding[];
   anomalies: AnomalySummary[];
   stats: Record<string, number>;
+  /** Audit of MCP content (clear-text traffic): request counts, behaviour alerts, DLP hits with no finding. */
+  audit?: AuditSection;
 }
 
 export function summarize(findings: Finding[], anomalies: AnomalySummary[]): ReportSummary {
