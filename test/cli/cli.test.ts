@@ -1,0 +1,146 @@
+// The built binary, run as a child process: exit codes, stdout/stderr separation, --help, config, colours.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(__dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'shadowtap.js');
+const MCP = join(ROOT, 'fixtures', 'pcap', 'sdk-streamable-sse-stateful.pcapng');
+const LOOKALIKE = join(ROOT, 'fixtures', 'pcap', 'lookalike-ethereum-jsonrpc.pcapng');
+
+function run(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+  const env = { ...process.env, ...opts.env };
+  delete (env as Record<string, string | undefined>).FORCE_COLOR;
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const oneLine = (s: string) => s.trim().split('\n').length === 1;
+
+beforeAll(() => {
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('build first: npm run build (npm test does)');
+});
+
+describe('shadowtap CLI', () => {
+  it('prints its version', () => {
+    const r = run(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  for (const cmd of ['decode', 'scan', 'import', 'rules', 'capture', 'signatures', 'audit']) {
+    it(`has --help with examples for ${cmd}`, () => {
+      const r = run([cmd, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`shadowtap ${cmd}`);
+      expect(r.stdout).toContain('Examples:');
+    });
+  }
+
+  it('exits 2 with one line for an unknown command', () => {
+    const r = run(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('exits 2 with one clear line for a missing file', () => {
+    const r = run(['scan', 'no-such-file.pcap']);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toBe(true);
+    expect(r.stderr).toMatch(/no-such-file\.pcap/);
+    expect(r.stdout).toBe('');
+  });
+
+  it('exits 2 with one line for a file that is neither capture nor log', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'st-cli-'));
+    const f = join(dir, 'garbage.bin');
+    writeFileSync(f, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3, 0xff, 0xfe, 0, 0]));
+    const r = run(['decode', f]);
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toBe(true);
+    expect(r.stderr).toContain('not a pcap or pcapng file');
+  });
+
+  it('exits 1 on shadow MCP and 0 on a look-alike, report on stdout only', () => {
+    const hit = run(['scan', MCP]);
+    expect(hit.code).toBe(1);
+    expect(hit.stdout).toContain('SHADOW');
+    expect(hit.stdout).toContain('10.99.1.10:3000');
+    expect(hit.stderr).toBe('');
+    const clean = run(['scan', LOOKALIKE]);
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toContain('0 MCP server finding(s)');
+  });
+
+  it('writes machine formats to stdout and a summary to stderr', () => {
+    const r = run(['scan', MCP, '--format', 'json']);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout);
+    expect(report.findings.length).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/^shadowtap: \d+ finding/);
+    const q = run(['scan', MCP, '--format', 'ndjson', '--quiet']);
+    expect(q.stderr).toBe('');
+    for (const line of q.stdout.trim().split('\n')) expect(JSON.parse(line).type).toBe('shadowtap.finding');
+  });
+
+  it('honours --fail-on', () => {
+    expect(run(['scan', MCP, '--fail-on', 'none']).code).toBe(0);
+    expect(run(['scan', MCP, '--fail-on', 'high']).code).toBe(1);
+  });
+
+  it('takes defaults from shadowtap.config.json, and flags win over it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'st-cfg-'));
+    writeFileSync(join(dir, 'shadowtap.config.json'), JSON.stringify({ failOn: 'none', output: 'csv' }));
+    const fromConfig = run(['scan', MCP], { cwd: dir });
+    expect(fromConfig.code).toBe(0);
+    expect(fromConfig.stdout.split('\n')[0]).toMatch(/^id,status,confidence/);
+    const flagWins = run(['scan', MCP, '--fail-on', 'low', '--format', 'json'], { cwd: dir });
+    expect(flagWins.code).toBe(1);
+    expect(() => JSON.parse(flagWins.stdout)).not.toThrow();
+    const explicit = run(['--config', join(dir, 'shadowtap.config.json'), 'scan', MCP]);
+    expect(explicit.code).toBe(0);
+  });
+
+  it('rejects an invalid config with one line and exit 2', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'st-cfg-'));
+    writeFileSync(join(dir, 'shadowtap.config.json'), JSON.stringify({ failOn: 'sometimes', colour: true }));
+    const r = run(['scan', MCP], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toBe(true);
+    expect(r.stderr).toContain('shadowtap.config.json');
+  });
+
+  it('uses colours only on a terminal, and never with NO_COLOR', () => {
+    const plain = run(['scan', MCP]);
+    expect(plain.stdout).not.toContain('\x1b[');
+    const hasScript = spawnSync('sh', ['-c', 'command -v script']).status === 0;
+    if (!hasScript) return;
+    const tty = (env: Record<string, string>) =>
+      spawnSync('script', ['-qec', `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} scan ${JSON.stringify(MCP)}`, '/dev/null'], {
+        cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8',
+      }).stdout;
+    expect(tty({})).toContain('\x1b[');
+    expect(tty({ NO_COLOR: '1' })).not.toContain('\x1b[');
+  });
+
+  it('decode prints NDJSON messages and a summary on stderr', () => {
+    const r = run(['decode', MCP, '--kind', 'jsonrpc']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((m) => m.kind === 'jsonrpc')).toBe(true);
+    expect(lines.map((m) => m.method)).toContain('tools/call');
+    expect(JSON.parse(r.stderr.trim()).summary.frames).toBeGreaterThan(0);
+  });
+
+  it('renders rules from a saved report', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'st-rules-'));
+    const report = join(dir, 'report.json');
+    expect(run(['scan', MCP, '--format', 'json', '-o', report, '--quiet']).code).toBe(1);
+    const r = run(['rules', '--from', report, '-t', 'nftables', '--min-confidence', 'low']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('10.99.1.10');
+  });
+});
