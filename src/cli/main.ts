@@ -16,6 +16,7 @@ const CONFIDENCES = ['low', 'medium', 'high'] as const;
 /** Errors a user can cause: one line, exit 2, no stack trace. */
 const USER_ERRORS = new Set([
   'UsageError', 'CaptureFormatError', 'LiveCaptureError', 'LogFormatError', 'SignatureLoadError', 'ApprovedLoadError', 'RuleInputError',
+  'DlpConfigError', 'StoreError',
 ]);
 
 export function defaultIO(): CliIO {
@@ -57,6 +58,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     approved: (a.approved as string | undefined) ?? cfg.approved,
     signatures: [...(cfg.signatures ?? []), ...(list(a.signatures) ?? [])],
     quiet: a.quiet as boolean | undefined,
+    dlp: cfg.dlp,
+    alerts: cfg.alerts,
   });
 
   const parser = yargs(argv)
@@ -107,14 +110,39 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
             .positional('files', { type: 'string', array: true, describe: 'log files, globs, directories, .gz, - for stdin' })
             .option('format', { type: 'string', describe: 'Force the log format (default: detected per file)' })
             .option('map', { type: 'string', describe: 'Column mapping for generic CSV, e.g. ts=time,src=client,dst=server,dport=port,host=host' })
-            .option('format-out', { choices: REPORT_FORMATS, describe: 'Report format [default: table]' }),
+            .option('format-out', { choices: REPORT_FORMATS, describe: 'Report format [default: table]' })
+            .option('db', { type: 'string', describe: 'Inventory store (SQLite): import only what is new since the last run and keep every server seen [default: config "db"]' })
+            .option('new-only', { type: 'boolean', describe: 'With --db: report only findings the inventory had not seen; exit 1 when one is shadow' }),
         )
           .example('$0 import /var/log/zeek/current', 'every Zeek log in a directory')
-          .example('$0 import eve.json --format-out ndjson', 'Suricata EVE, one finding per line'),
+          .example('$0 import eve.json --format-out ndjson', 'Suricata EVE, one finding per line')
+          .example('$0 import --db /var/lib/shadowtap/inventory.db "/var/log/zeek/*.log" --new-only --format-out ndjson', 'from cron: new lines only, new findings as NDJSON, exit 1 on new shadow MCP'),
       async (a) => {
         code = await runScan({
           ...reportSettings(a, config, a.formatOut), files: a.files as string[], mode: 'import',
           logFormat: a.format as string | undefined, map: a.map as string | undefined,
+          db: (a.db as string | undefined) ?? config.db, newOnly: a.newOnly as boolean | undefined,
+        }, io);
+      },
+    )
+    .command(
+      'audit <files..>',
+      'List every MCP request in clear-text captures, with data-loss checks and behaviour alerts',
+      (y) =>
+        y
+          .positional('files', { type: 'string', array: true, describe: 'pcap or pcapng captures (.gz ok), - for stdin' })
+          .option('format', { alias: 'f', choices: ['table', 'ndjson', 'csv'] as const, default: 'table' as const, describe: 'Listing format' })
+          .option('out', { alias: 'o', type: 'string', describe: 'Write the listing to this file instead of stdout' })
+          .option('requests-only', { type: 'boolean', describe: 'Leave notifications out of the listing' })
+          .example('$0 audit capture.pcapng', 'every request: time, client, server, method, tool, arguments, result size, error')
+          .example('$0 audit capture.pcapng -f ndjson -o audit.ndjson', 'NDJSON for a SIEM (secrets masked), behaviour alerts at the end')
+          .example('$0 audit --config shadowtap.config.json day1.pcap day2.pcap -f csv', 'DLP markers and alert thresholds from the config')
+          .epilog('Exit code 1 when a data-loss hit or a behaviour alert was raised. Secrets are always shown masked (first 4 characters and length).'),
+      async (a) => {
+        const { runAudit } = await import('./commands/audit.js');
+        code = await runAudit({
+          files: a.files as string[], format: a.format as 'table' | 'ndjson' | 'csv', out: a.out as string | undefined,
+          requestsOnly: a.requestsOnly as boolean | undefined, dlp: config.dlp, alerts: config.alerts, quiet: a.quiet as boolean | undefined,
         }, io);
       },
     )
@@ -175,19 +203,50 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           .option('packets', { alias: 'c', type: 'number', describe: 'Stop after this many packets' })
           .option('write', { alias: 'w', type: 'string', describe: 'Also write the frames to this pcap file' })
           .option('rotate', { type: 'string', describe: 'Rotate --write files by size (500K, 100M, 1G) or time (30s, 10m, 1h)' })
+          .option('buffer-size', { alias: 'B', type: 'number', describe: 'Kernel capture buffer, MiB [default: 16]' })
           .option('format', { alias: 'f', choices: ['table', 'ndjson'] as const, default: 'table' as const, describe: 'Live findings format' })
-          .option('report', { type: 'string', describe: 'Write the final JSON report here on exit' })
+          .option('report', { type: 'string', describe: 'Write the final JSON report here on exit (the table or an NDJSON summary line goes to stdout)' })
           .option('approved', { type: 'string', describe: 'Approved MCP servers registry (JSON)' })
           .option('signatures', { type: 'string', array: true, describe: 'Extra signature pack directories' })
           .example('$0 capture --list', 'interfaces')
           .example('$0 capture -i eth0 --filter "tcp or udp port 53" -w mcp.pcap --rotate 100M', 'watch and keep the frames')
-          .example('$0 capture -i eth0 --duration 600 --format ndjson --report final.json', 'ten minutes, NDJSON, then a report'),
+          .example('$0 capture -i eth0 --duration 600 --format ndjson --report final.json', 'ten minutes, NDJSON, then a report')
+          .epilog('Needs the optional module "cap" (libpcap) and root, or CAP_NET_RAW and CAP_NET_ADMIN on the node binary. ' +
+            'SIGINT/SIGTERM stop cleanly: flows are flushed, the report and capture file written, exit 0.'),
       async (a) => {
         const { runLiveCapture } = await import('./commands/capture.js');
         code = await runLiveCapture({
           interface: a.interface, list: a.list, filter: a.filter, duration: a.duration, packets: a.packets, write: a.write,
-          rotate: a.rotate, output: a.format, report: a.report, approved: (a.approved as string | undefined) ?? config.approved,
+          rotate: a.rotate, bufferSizeMiB: a.bufferSize, output: a.format, report: a.report, approved: (a.approved as string | undefined) ?? config.approved,
           signatures: [...(config.signatures ?? []), ...(list(a.signatures) ?? [])], quiet: a.quiet as boolean | undefined,
+        }, io);
+      },
+    )
+    .command(
+      'inventory <action> [key]',
+      'The running inventory of MCP servers, domains and clients kept by import --db',
+      (y) =>
+        y
+          .positional('action', { choices: ['list', 'show', 'export', 'runs'] as const, describe: 'list a kind, show one entry, export everything, or list the runs' })
+          .positional('key', { type: 'string', describe: 'show: server id, ip, ip:port, name or client ip' })
+          .option('db', { type: 'string', describe: 'Inventory store [default: config "db"]' })
+          .option('kind', { alias: 'k', choices: ['servers', 'domains', 'clients'] as const, describe: 'What to list [default: servers]' })
+          .option('format', { alias: 'f', choices: ['table', 'json', 'csv', 'ndjson'] as const, describe: 'Output format [default: table; export: json]' })
+          .option('since', { type: 'string', describe: 'Only entries seen at or after: ISO time, epoch seconds, or an age (24h, 7d)' })
+          .option('status', { choices: ['shadow', 'approved'] as const, describe: 'Only shadow or only approved entries' })
+          .option('out', { alias: 'o', type: 'string', describe: 'Write to this file instead of stdout' })
+          .example('$0 inventory list --db inv.db --status shadow --since 7d', 'shadow MCP servers seen this week')
+          .example('$0 inventory list --db inv.db -k clients -f csv', 'every client that used an MCP server, as CSV')
+          .example('$0 inventory show 10.0.0.5:8080 --db inv.db', 'one server: counts, sources, the runs that saw it')
+          .example('$0 inventory export --db inv.db -f ndjson -o inventory.ndjson', 'everything, one record per line'),
+      async (a) => {
+        const db = (a.db as string | undefined) ?? config.db;
+        if (!db) throw new UsageError('inventory needs the store: --db PATH or "db" in the config file');
+        const { runInventory } = await import('./commands/inventory.js');
+        code = await runInventory({
+          action: a.action as 'list' | 'show' | 'export' | 'runs', key: a.key as string | undefined, db,
+          kind: a.kind as 'servers' | 'domains' | 'clients' | undefined, format: a.format as 'table' | 'json' | 'csv' | 'ndjson' | undefined,
+          since: a.since as string | undefined, status: a.status as 'shadow' | 'approved' | undefined, out: a.out as string | undefined,
         }, io);
       },
     )
@@ -204,7 +263,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         code = await runSignatures(a.action as 'list' | 'validate' | 'test', { signatures: list(a.signatures), format: a.format }, io);
       },
     )
-    .demandCommand(1, 'Name a command: decode, scan, import, rules or signatures')
+    .demandCommand(1, 'Name a command: decode, scan, import, audit, rules or signatures')
     .strict()
     .recommendCommands()
     .completion('completion', 'Print a bash/zsh completion script')

@@ -3,9 +3,11 @@ import { writeFile } from 'node:fs/promises';
 import type { Confidence } from '../../detect/finding.js';
 import { analyze, type ScanOptions } from '../../pipeline/scan.js';
 import { formatReport, type ReportFormat } from '../../report/formats.js';
+import { findingRules } from '../../report/html.js';
 import type { ScanReport } from '../../report/model.js';
 import { sniffInputKind } from '../../sources/sniff.js';
-import { EXIT, type CliIO } from '../io.js';
+import { EXIT, UsageError, type CliIO } from '../io.js';
+import type { AlertsConfig, DlpConfig } from '../../audit/types.js';
 import { Progress } from '../progress.js';
 
 export const CONFIDENCE_RANK: Record<Confidence, number> = { low: 1, medium: 2, high: 3 };
@@ -23,6 +25,13 @@ export interface ScanCommandOptions {
   logFormat?: string;
   map?: string;
   quiet?: boolean;
+  /** Config `dlp` and `alerts` (audit of clear-text MCP content). */
+  dlp?: DlpConfig;
+  alerts?: AlertsConfig;
+  /** Inventory store (import only): read only what is new since the last run, merge findings into the inventory. */
+  db?: string;
+  /** With db: report only findings the inventory had not seen before; exit 1 when one is shadow (at/above failOn). */
+  newOnly?: boolean;
 }
 
 export async function runScan(opts: ScanCommandOptions, io: CliIO): Promise<number> {
@@ -40,11 +49,31 @@ export async function runScan(opts: ScanCommandOptions, io: CliIO): Promise<numb
     logFormat: opts.logFormat,
     logMap: opts.map,
     onProgress: (p) => progress.update(p),
+    dlp: opts.dlp,
+    alerts: opts.alerts,
   };
-  const report = await analyze({ captures, logs }, scanOptions);
+  let report: ScanReport;
+  let newIds: Set<string> | undefined;
+  if (opts.newOnly && !opts.db) throw new UsageError('--new-only needs the inventory store: --db PATH or "db" in the config file');
+  if (opts.db) {
+    if (opts.mode !== 'import') throw new UsageError('--db works with shadowtap import (logs)');
+    const { importIntoStore } = await import('../../store/import.js');
+    const run = await importIntoStore({ db: opts.db, logs, scan: scanOptions, onNote: (t) => { if (!opts.quiet) io.stderr(`shadowtap: ${t}`); } });
+    report = run.report;
+    if (opts.newOnly) newIds = new Set(run.newFindings.map((f) => f.id));
+    if (!opts.quiet) {
+      const read = run.files.filter((f) => !f.skipped).reduce((t, f) => t + (f.end - f.start), 0);
+      io.stderr(`shadowtap: run ${run.runId}: ${run.files.length} file(s), ${read} new byte(s), ${run.newFindings.length} new finding(s) in ${opts.db}\n`);
+    }
+  } else {
+    report = await analyze({ captures, logs }, scanOptions);
+  }
   progress.done();
-  const shown = filterReport(report, opts.minConfidence);
-  const text = formatReport(shown, opts.output, { color: io.color && !opts.out });
+  let shown = filterReport(report, opts.minConfidence);
+  if (newIds) shown = keepFindings(shown, (f) => newIds.has(f.id));
+  // The HTML report shows, per shadow finding, the block rules generated from that finding alone.
+  const html = opts.output === 'html' ? { rules: findingRules(shown.findings) } : undefined;
+  const text = formatReport(shown, opts.output, { color: io.color && !opts.out, html });
   if (opts.out) await writeFile(opts.out, text);
   else io.stdout(text);
   if (!opts.quiet && opts.output !== 'table') {
@@ -63,7 +92,12 @@ async function isDirectoryOrLog(file: string): Promise<boolean> {
 }
 
 export function filterReport(report: ScanReport, min: Confidence): ScanReport {
-  const findings = report.findings.filter((f) => CONFIDENCE_RANK[f.confidence] >= CONFIDENCE_RANK[min]);
+  return keepFindings(report, (f) => CONFIDENCE_RANK[f.confidence] >= CONFIDENCE_RANK[min]);
+}
+
+/** The report with only the findings `keep` accepts, its summary recounted. */
+export function keepFindings(report: ScanReport, keep: (f: ScanReport['findings'][number]) => boolean): ScanReport {
+  const findings = report.findings.filter(keep);
   if (findings.length === report.findings.length) return report;
   const approved = findings.filter((f) => f.approved).length;
   const byConfidence = { high: 0, medium: 0, low: 0 };
