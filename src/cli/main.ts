@@ -3,13 +3,17 @@ import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { VERSION } from '../version.js';
 import type { Confidence } from '../detect/finding.js';
-import { REPORT_FORMATS, type ReportFormat } from '../report/formats.js';
+import { REPORT_FORMATS, type ReportFormat } from '../report/model.js';
 import { EXIT, UsageError, type CliIO } from './io.js';
 import { CONFIG_FILE, loadConfig, type Config } from './config.js';
-import { runDecode } from './commands/decode.js';
-import { runScan } from './commands/scan.js';
-import { runSignatures } from './commands/signatures.js';
-import { runRules } from './commands/rules.js';
+
+// Commands are imported when they run: `decode` should not pay for the report, rule and store modules.
+const commands = {
+  decode: () => import('./commands/decode.js'),
+  scan: () => import('./commands/scan.js'),
+  rules: () => import('./commands/rules.js'),
+  signatures: () => import('./commands/signatures.js'),
+};
 
 const CONFIDENCES = ['low', 'medium', 'high'] as const;
 
@@ -80,7 +84,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           .example('$0 decode capture.pcapng > messages.ndjson', 'all messages')
           .example('$0 decode capture.pcapng --kind jsonrpc', 'only JSON-RPC messages'),
       async (a) => {
-        code = await runDecode({ files: a.files as string[], kinds: list(a.kind), strict: a.strict as boolean | undefined, quiet: a.quiet as boolean | undefined }, io);
+        code = await (await commands.decode()).runDecode({ files: a.files as string[], kinds: list(a.kind), strict: a.strict as boolean | undefined, quiet: a.quiet as boolean | undefined }, io);
       },
     )
     .command(
@@ -96,7 +100,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           .example('$0 scan capture.pcapng --format json -o report.json --approved approved.json', 'JSON report, approved servers exempt')
           .example('$0 scan capture.pcapng --fail-on high', 'exit 1 only for high-confidence shadow MCP'),
       async (a) => {
-        code = await runScan({
+        code = await (await commands.scan()).runScan({
           ...reportSettings(a, config, a.format), files: a.files as string[], mode: 'scan',
         }, io);
       },
@@ -118,7 +122,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           .example('$0 import eve.json --format-out ndjson', 'Suricata EVE, one finding per line')
           .example('$0 import --db /var/lib/shadowtap/inventory.db "/var/log/zeek/*.log" --new-only --format-out ndjson', 'from cron: new lines only, new findings as NDJSON, exit 1 on new shadow MCP'),
       async (a) => {
-        code = await runScan({
+        code = await (await commands.scan()).runScan({
           ...reportSettings(a, config, a.formatOut), files: a.files as string[], mode: 'import',
           logFormat: a.format as string | undefined, map: a.map as string | undefined,
           db: (a.db as string | undefined) ?? config.db, newOnly: a.newOnly as boolean | undefined,
@@ -165,7 +169,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           .example('$0 rules capture.pcapng -t all -o rules/', 'scan, then every target into rules/'),
       async (a) => {
         if (a.listTargets) {
-          code = await runRules({ target: [], list: true }, io);
+          code = await (await commands.rules()).runRules({ target: [], list: true }, io);
           return;
         }
         const target = list(a.target) ?? config.rules?.target;
@@ -183,7 +187,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           const signatures = [...(config.signatures ?? []), ...(list(a.signatures) ?? [])];
           findings = (await analyze({ captures, logs }, { approved, signatures })).findings;
         }
-        code = await runRules({
+        code = await (await commands.rules()).runRules({
           from: a.from as string | undefined, findings, target,
           minConfidence: (a.minConfidence ?? config.rules?.minConfidence ?? 'medium') as Confidence,
           block: (list(a.block) ?? config.rules?.block ?? ['all']) as Array<'servers' | 'domains' | 'ports' | 'all'>,
@@ -260,7 +264,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           .option('format', { choices: ['table', 'json'] as const, default: 'table' as const })
           .example('$0 signatures test --signatures ./my-packs', 'run every signature\'s own cases'),
       async (a) => {
-        code = await runSignatures(a.action as 'list' | 'validate' | 'test', { signatures: list(a.signatures), format: a.format }, io);
+        code = await (await commands.signatures()).runSignatures(a.action as 'list' | 'validate' | 'test', { signatures: list(a.signatures), format: a.format }, io);
       },
     )
     .demandCommand(1, 'Name a command: decode, scan, import, audit, rules or signatures')

@@ -5,8 +5,8 @@ import type { ScanReport } from './model.js';
 import { isoTime } from './messages.js';
 import { formatHtml, type HtmlOptions } from './html.js';
 
-export type ReportFormat = 'table' | 'json' | 'ndjson' | 'csv' | 'html';
-export const REPORT_FORMATS: ReportFormat[] = ['table', 'json', 'ndjson', 'csv', 'html'];
+export { REPORT_FORMATS, type ReportFormat } from './model.js';
+import type { ReportFormat } from './model.js';
 
 export function formatReport(report: ScanReport, format: ReportFormat, options: { color?: boolean; html?: HtmlOptions } = {}): string {
   switch (format) {

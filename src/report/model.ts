@@ -3,6 +3,9 @@ import type { AnomalySummary } from '../core/anomalies.js';
 import type { Finding } from '../detect/finding.js';
 import type { AuditSection } from '../audit/types.js';
 
+export type ReportFormat = 'table' | 'json' | 'ndjson' | 'csv' | 'html';
+export const REPORT_FORMATS: ReportFormat[] = ['table', 'json', 'ndjson', 'csv', 'html'];
+
 export interface InputSummary {
   file: string;
   kind: 'capture' | 'log';
