@@ -51,8 +51,9 @@ export class FlowKey {
 
   /** Copy the key out of `pkt`; `srcIsClient` says which side of the packet is `a`. */
   static fromPacket(pkt: DecodedPacket, hash: number, srcIsClient: boolean): FlowKey {
-    const src = pkt.src.slice();
-    const dst = pkt.dst.slice();
+    // Copies (Uint8Array.from, not .slice(): on a Buffer .slice() is a view that would pin the read chunk).
+    const src = Uint8Array.from(pkt.src);
+    const dst = Uint8Array.from(pkt.dst);
     const vlan = pkt.vlan.slice();
     return srcIsClient
       ? new FlowKey(hash, pkt.ipProto, src, pkt.srcPort, dst, pkt.dstPort, vlan)

@@ -2,7 +2,8 @@
 
 /**
  * One captured frame. The object and its `data` view are reused: valid only during the
- * callback that receives it. Copy anything that must outlive it.
+ * callback that receives it. Copy anything that must outlive it. `data` is a plain Uint8Array, never a Node
+ * Buffer, so `.slice()` copies (Buffer#slice is a view, which would pin the whole read buffer).
  */
 export interface RawFrame {
   /** 1-based frame number, counted across the whole file (as Wireshark numbers frames). */

@@ -272,7 +272,7 @@ export class TcpStream<T> {
     i: number, payload: Uint8Array, startAbs: number, from: number, to: number, frame: number, ts: number,
   ): void {
     // The copy is the one allocation of the reassembler; only early data pays it.
-    const data = payload.slice(from - startAbs, to - startAbs);
+    const data = Uint8Array.prototype.slice.call(payload, from - startAbs, to - startAbs); // a copy, even of a Buffer
     this.segs.splice(i, 0, { off: from, end: to, data, frame, ts });
     this.account(to - from);
   }
