@@ -62,6 +62,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     approved: (a.approved as string | undefined) ?? cfg.approved,
     signatures: [...(cfg.signatures ?? []), ...(list(a.signatures) ?? [])],
     quiet: a.quiet as boolean | undefined,
+    verbose: a.verbose as boolean | undefined,
     dlp: cfg.dlp,
     alerts: cfg.alerts,
   });
@@ -71,6 +72,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .usage('$0 <command> [options]\n\nFind Shadow MCP in captures and logs, and turn findings into block rules.')
     .version(VERSION)
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'No progress or summary on stderr' })
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'Also list each input, every anomaly with where it was seen, and run statistics on stderr' })
     .option('debug', { type: 'boolean', describe: 'Show stack traces for errors' })
     .option('config', { type: 'string', describe: `Config file [default: ./${CONFIG_FILE} when present]` })
     .command(

@@ -85,6 +85,14 @@ describe('shadowtap CLI', () => {
     for (const line of q.stdout.trim().split('\n')) expect(JSON.parse(line).type).toBe('shadowtap.finding');
   });
 
+  it('--verbose lists inputs and anomalies on stderr; --quiet silences it', () => {
+    const v = run(['scan', MCP, '--format', 'json', '--verbose']);
+    expect(v.stderr).toMatch(/^shadowtap: input .*sdk-streamable-sse-stateful\.pcapng: pcapng, \d+ frames/m);
+    expect(v.stderr).toMatch(/^shadowtap: stat frames \d+/m);
+    expect(() => JSON.parse(v.stdout)).not.toThrow();
+    expect(run(['scan', MCP, '--format', 'json', '--verbose', '--quiet']).stderr).toBe('');
+  });
+
   it('honours --fail-on', () => {
     expect(run(['scan', MCP, '--fail-on', 'none']).code).toBe(0);
     expect(run(['scan', MCP, '--fail-on', 'high']).code).toBe(1);

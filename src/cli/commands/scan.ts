@@ -25,6 +25,8 @@ export interface ScanCommandOptions {
   logFormat?: string;
   map?: string;
   quiet?: boolean;
+  /** Per-input counts and every anomaly with its example locations, on stderr. */
+  verbose?: boolean;
   /** Config `dlp` and `alerts` (audit of clear-text MCP content). */
   dlp?: DlpConfig;
   alerts?: AlertsConfig;
@@ -76,11 +78,28 @@ export async function runScan(opts: ScanCommandOptions, io: CliIO): Promise<numb
   const text = formatReport(shown, opts.output, { color: io.color && !opts.out, html });
   if (opts.out) await writeFile(opts.out, text);
   else io.stdout(text);
+  if (opts.verbose && !opts.quiet) io.stderr(verboseSummary(report));
   if (!opts.quiet && opts.output !== 'table') {
     const s = shown.summary;
     io.stderr(`shadowtap: ${s.findings} finding(s), ${s.shadow} shadow, ${s.approved} approved; ${s.anomalies} anomalies\n`);
   }
   return exitCode(shown, opts.failOn);
+}
+
+/** What --verbose adds: each input's counts, then each anomaly with where it was seen. */
+export function verboseSummary(report: ScanReport): string {
+  const lines: string[] = [];
+  for (const i of report.inputs) {
+    lines.push(`shadowtap: input ${i.file}: ${i.format}, ${i.records} ${i.kind === 'capture' ? 'frames' : 'lines'}, ${i.bytes} bytes, ${i.observations} observations`);
+  }
+  for (const a of report.anomalies) {
+    const where = a.examples
+      .map((e) => [e.file, e.frame !== undefined ? `frame ${e.frame}` : '', e.line !== undefined ? `line ${e.line}` : '', e.detail ?? ''].filter(Boolean).join(' '))
+      .join('; ');
+    lines.push(`shadowtap: anomaly ${a.name} ×${a.count}${where ? ` (${where})` : ''}`);
+  }
+  for (const [k, v] of Object.entries(report.stats)) lines.push(`shadowtap: stat ${k} ${v}`);
+  return lines.length ? `${lines.join('\n')}\n` : '';
 }
 
 async function isDirectoryOrLog(file: string): Promise<boolean> {
