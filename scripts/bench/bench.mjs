@@ -30,8 +30,8 @@ function measure(cmd, args) {
 }
 
 function frameCount(file) {
-  const out = execFileSync('node', [join(ROOT, 'bin/shadowtap.js'), 'decode', file, '--kind', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const summary = JSON.parse(out.toString().trim().split('\n').pop()).summary;
+  const r = spawnSync('node', [join(ROOT, 'bin/shadowtap.js'), 'decode', file, '--kind', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const summary = JSON.parse(r.stderr.toString().trim().split('\n').pop()).summary;
   return summary.frames;
 }
 
