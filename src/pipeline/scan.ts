@@ -1,4 +1,5 @@
 // Captures and logs → observations → one detector → one report.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Anomalies } from '../core/anomalies.js';
 import type { Limits } from '../config/limits.js';
 import { Detector } from '../detect/engine.js';
@@ -60,6 +61,7 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
   for (const file of inputs.captures ?? []) {
     observed = 0;
     const capture = await openCapture(file, anomalies);
+    const totalBytes = options.onProgress ? plainFileSize(file) : undefined;
     audit?.setFile(file);
     const where = { file, format: capture.format };
     const run = await runCaptureSource(capture, anomalies, {
@@ -67,7 +69,7 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
       strict: options.strict,
       onFlowStart: (flow) => add(observeFlow(flow, where)),
       onMessage: (msg) => { for (const o of observeMessage(msg, where)) add(o); audit?.add(msg); },
-      onProgress: options.onProgress && ((p) => options.onProgress!({ file: p.file, bytes: p.bytes, records: p.frames })),
+      onProgress: options.onProgress && ((p) => options.onProgress!({ file: p.file, bytes: p.bytes, totalBytes, records: p.frames })),
     });
     summaries.push({ file, kind: 'capture', format: run.format, bytes: run.bytes, records: run.frames, observations: observed });
     bump('frames', run.frames);
@@ -110,4 +112,22 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
 /** Captures only (the accuracy tests and `shadowtap scan`). */
 export function scanFiles(paths: string[], options: ScanOptions = {}): Promise<ScanReport> {
   return analyze({ captures: paths }, options);
+}
+
+/** Size of a capture file for an ETA; unknown for stdin and gzip (the bytes read are the decompressed ones). */
+function plainFileSize(file: string): number | undefined {
+  if (file === '-') return undefined;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(2);
+      readSync(fd, head, 0, 2, 0);
+      if (head[0] === 0x1f && head[1] === 0x8b) return undefined;
+      return fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
 }
