@@ -96,7 +96,9 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         reportOptions(
           y
             .positional('files', { type: 'string', array: true, describe: 'pcap/pcapng captures (.gz ok), logs, directories, - for stdin' })
-            .option('format', { alias: 'f', choices: REPORT_FORMATS, describe: 'Report format [default: table]' }),
+            .option('format', { alias: 'f', choices: REPORT_FORMATS, describe: 'Report format [default: table]' })
+            .option('db', { type: 'string', describe: 'Inventory store (SQLite): merge findings, data-loss hits and alerts; a capture already merged (same content) is skipped' })
+            .option('new-only', { type: 'boolean', describe: 'With --db: report only findings the inventory had not seen; exit 1 when one is shadow' }),
         )
           .example('$0 scan capture.pcapng', 'table of findings')
           .example('$0 scan capture.pcapng --format json -o report.json --approved approved.json', 'JSON report, approved servers exempt')
@@ -104,6 +106,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       async (a) => {
         code = await (await commands.scan()).runScan({
           ...reportSettings(a, config, a.format), files: a.files as string[], mode: 'scan',
+          db: a.db as string | undefined, newOnly: a.newOnly as boolean | undefined,
         }, io);
       },
     )
@@ -236,7 +239,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           .positional('action', { choices: ['list', 'show', 'export', 'runs'] as const, describe: 'list a kind, show one entry, export everything, or list the runs' })
           .positional('key', { type: 'string', describe: 'show: server id, ip, ip:port, name or client ip' })
           .option('db', { type: 'string', describe: 'Inventory store [default: config "db"]' })
-          .option('kind', { alias: 'k', choices: ['servers', 'domains', 'clients'] as const, describe: 'What to list [default: servers]' })
+          .option('kind', { alias: 'k', choices: ['servers', 'domains', 'clients', 'dlp', 'alerts'] as const, describe: 'What to list [default: servers]' })
           .option('format', { alias: 'f', choices: ['table', 'json', 'csv', 'ndjson'] as const, describe: 'Output format [default: table; export: json]' })
           .option('since', { type: 'string', describe: 'Only entries seen at or after: ISO time, epoch seconds, or an age (24h, 7d)' })
           .option('status', { choices: ['shadow', 'approved'] as const, describe: 'Only shadow or only approved entries' })
@@ -251,7 +254,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         const { runInventory } = await import('./commands/inventory.js');
         code = await runInventory({
           action: a.action as 'list' | 'show' | 'export' | 'runs', key: a.key as string | undefined, db,
-          kind: a.kind as 'servers' | 'domains' | 'clients' | undefined, format: a.format as 'table' | 'json' | 'csv' | 'ndjson' | undefined,
+          kind: a.kind as 'servers' | 'domains' | 'clients' | 'dlp' | 'alerts' | undefined, format: a.format as 'table' | 'json' | 'csv' | 'ndjson' | undefined,
           since: a.since as string | undefined, status: a.status as 'shadow' | 'approved' | undefined, out: a.out as string | undefined,
         }, io);
       },

@@ -65,6 +65,8 @@ export const LIMITS = {
   storeOptimisticAttempts: 1,
   /** Inventory store: names, clients, source files and signatures kept per inventory row (more are dropped). */
   storeMaxListItems: 64,
+  /** Inventory store: characters of a masked DLP value kept (longer masks are cut; they never hold a whole secret). */
+  storeMaxMaskedChars: 96,
 
   /** Body text put into an observation for signatures to read: `detect.body_truncated`. */
   detectBodyTextBytes: 64 * 1024,

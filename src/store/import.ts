@@ -76,7 +76,9 @@ export async function importIntoStore(o: StoreImportOptions): Promise<StoreImpor
           report.findings.length, attempt,
         ).lastInsertRowid);
         cursors.commit(runId);
-        const { newIds } = mergeFindings(store.db, runId, report.findings);
+        // Logs feed no message content to the audit stage today, so hits and alerts are usually empty here;
+        // whatever the findings and the audit section carry is merged all the same.
+        const { newIds } = mergeFindings(store.db, runId, report.findings, report.audit);
         const newFindings = report.findings.filter((f) => newIds.has(f.id));
         store.db.prepare('UPDATE runs SET new_findings = ?, new_shadow = ? WHERE id = ?').run(
           newFindings.length, newFindings.filter((f) => !f.approved).length, runId,

@@ -4,6 +4,8 @@ import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { LIMITS } from '../config/limits.js';
 import type { Confidence, Finding, Severity, Transport } from '../detect/finding.js';
+import type { BehaviourAlert, DlpHit } from '../audit/types.js';
+import { listAlerts, listDlp, mergeAudit, type AlertRow, type DlpRow } from './audit.js';
 
 const CONFIDENCE_RANK: Record<Confidence, number> = { low: 1, medium: 2, high: 3 };
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
@@ -40,6 +42,9 @@ export interface ServerRow {
   paths: string[];
   signatures: string[];
   sources: string[];
+  /** Distinct data-loss hits (detector, masked value, path, method) and behaviour alerts stored for this server. */
+  dlp: number;
+  alerts: number;
 }
 
 export interface DomainRow {
@@ -86,6 +91,8 @@ export interface RunRow {
   newFindings: number;
   newShadow: number;
   attempts: number;
+  /** import (logs, by cursor) or scan (captures, by content hash). */
+  kind: 'import' | 'scan';
 }
 
 export interface MergeResult {
@@ -153,8 +160,17 @@ function aggregate(map: Map<string, Agg>, key: string, f: Finding, hits: number,
   return a;
 }
 
-/** Merge one run's findings; the caller holds the write transaction and has inserted run `runId`. */
-export function mergeFindings(db: Database.Database, runId: number, findings: Finding[]): MergeResult {
+/** What the report's audit section holds beyond the findings: alerts and hits on endpoints without a finding. */
+export interface MergeAuditExtra {
+  alerts?: BehaviourAlert[];
+  unattachedDlp?: DlpHit[];
+}
+
+/**
+ * Merge one run's findings, with the data-loss hits and behaviour alerts they carry (and `audit`'s
+ * unattached ones); the caller holds the write transaction and has inserted run `runId`.
+ */
+export function mergeFindings(db: Database.Database, runId: number, findings: Finding[], audit?: MergeAuditExtra): MergeResult {
   const newIds = new Set<string>();
   const getServer = db.prepare('SELECT * FROM servers WHERE id = ?');
   const insertServer = db.prepare(`INSERT INTO servers (id, ip, port, names, domain, transport, server_name, server_version, protocol_version,
@@ -268,6 +284,7 @@ export function mergeFindings(db: Database.Database, runId: number, findings: Fi
     (old ? updateClient : insertClient).run(row);
     sighting.run('client', key, runId, a.hits);
   }
+  mergeAudit(db, runId, findings, audit);
   return { newIds };
 }
 
@@ -296,6 +313,7 @@ function toServer(r: Record<string, unknown>): ServerRow {
     firstSeen: r.first_seen as number, lastSeen: r.last_seen as number, hits: r.hits as number, runs: r.runs as number,
     firstRun: r.first_run as number, lastRun: r.last_run as number, clients: parse(r.clients as string), methods: parse(r.methods as string),
     tools: parse(r.tools as string), paths: parse(r.paths as string), signatures: parse(r.signatures as string), sources: parse(r.sources as string),
+    dlp: (r.dlp_count as number | undefined) ?? 0, alerts: (r.alert_count as number | undefined) ?? 0,
   };
 }
 
@@ -320,13 +338,17 @@ function toRun(r: Record<string, unknown>): RunRow {
     id: r.id as number, startedAt: r.started_at as number, finishedAt: r.finished_at as number, toolVersion: r.tool_version as string,
     host: r.host as string, pid: r.pid as number, inputs: parse(r.inputs as string), files: r.files as number, bytes: r.bytes as number,
     lines: r.lines as number, observations: r.observations as number, findings: r.findings as number, newFindings: r.new_findings as number,
-    newShadow: r.new_shadow as number, attempts: r.attempts as number,
+    newShadow: r.new_shadow as number, attempts: r.attempts as number, kind: (r.kind as 'import' | 'scan' | undefined) ?? 'import',
   };
 }
 
+/** Server columns plus the counts of its stored hits and alerts. */
+const SERVER_SELECT = `SELECT s.*, (SELECT count(*) FROM dlp_hits WHERE server_id = s.id) AS dlp_count,
+  (SELECT count(*) FROM alerts WHERE server_id = s.id) AS alert_count FROM servers s`;
+
 export function listServers(db: Database.Database, filter: ListFilter = {}): ServerRow[] {
   const w = where(filter);
-  return (db.prepare(`SELECT * FROM servers ${w.sql} ORDER BY last_seen DESC, id`).all(...w.params) as Array<Record<string, unknown>>).map(toServer);
+  return (db.prepare(`${SERVER_SELECT} ${w.sql} ORDER BY last_seen DESC, id`).all(...w.params) as Array<Record<string, unknown>>).map(toServer);
 }
 
 export function listDomains(db: Database.Database, filter: ListFilter = {}): DomainRow[] {
@@ -347,6 +369,9 @@ export interface Shown {
   kind: EntityKind;
   row: ServerRow | DomainRow | ClientRow;
   runs: Array<{ run: number; hits: number }>;
+  /** Server: its hits and alerts. Client: the hits seen from it and the alerts raised for it. Domain: none. */
+  dlp: DlpRow[];
+  alerts: AlertRow[];
 }
 
 /** Everything matching a key: a server id, ip or ip:port, a domain name, a client ip. */
@@ -356,15 +381,17 @@ export function showEntity(db: Database.Database, key: string): Shown[] {
     (db.prepare('SELECT run_id AS run, hits FROM sightings WHERE entity = ? AND key = ? ORDER BY run_id').all(entity, k) as Array<{ run: number; hits: number }>);
   const k = key.toLowerCase();
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(key);
-  const servers = (db.prepare('SELECT * FROM servers WHERE id = ? OR ip = ? OR (ip = ? AND port = ?) ORDER BY id').all(
+  const servers = (db.prepare(`${SERVER_SELECT} WHERE id = ? OR ip = ? OR (ip = ? AND port = ?) ORDER BY id`).all(
     key, key, m?.[1] ?? null, m ? Number(m[2]) : null,
   ) as Array<Record<string, unknown>>).map(toServer);
   const seen = new Set(servers.map((s) => s.id));
   for (const s of listServers(db)) if (!seen.has(s.id) && s.names.includes(k)) servers.push(s);
-  for (const s of servers) out.push({ kind: 'server', row: s, runs: runs('server', s.id) });
+  for (const s of servers) {
+    out.push({ kind: 'server', row: s, runs: runs('server', s.id), dlp: listDlp(db, { serverIds: [s.id] }), alerts: listAlerts(db, { serverIds: [s.id] }) });
+  }
   const d = db.prepare('SELECT * FROM domains WHERE name = ?').get(k) as Record<string, unknown> | undefined;
-  if (d) out.push({ kind: 'domain', row: toDomain(d), runs: runs('domain', k) });
+  if (d) out.push({ kind: 'domain', row: toDomain(d), runs: runs('domain', k), dlp: [], alerts: [] });
   const c = db.prepare('SELECT * FROM clients WHERE ip = ?').get(key) as Record<string, unknown> | undefined;
-  if (c) out.push({ kind: 'client', row: toClient(c), runs: runs('client', key) });
+  if (c) out.push({ kind: 'client', row: toClient(c), runs: runs('client', key), dlp: listDlp(db, { client: key }), alerts: listAlerts(db, { client: key }) });
   return out;
 }

@@ -136,6 +136,90 @@ export const MIGRATIONS: Migration[] = [
       INSERT INTO meta (key, value) VALUES ('generation', 0);
     `,
   },
+  {
+    version: 2,
+    title: 'data-loss hits and behaviour alerts per server; captures merged by scan --db',
+    sql: `
+      -- What started a run: import (logs, cursors) or scan (captures, content hashes).
+      ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'import';
+
+      -- Data-loss hits, one row per (server, detector, masked value, JSON path, method). Values are stored
+      -- masked only. Counts and times are recomputed from dlp_hit_runs, so merging a run twice adds nothing.
+      CREATE TABLE dlp_hits (
+        id INTEGER PRIMARY KEY,
+        server_id TEXT NOT NULL,         -- servers.id; '' for an endpoint no finding was made for
+        server TEXT NOT NULL,            -- endpoint ip:port
+        detector TEXT NOT NULL,          -- secret.github_token, pci.card_number, custom.<id>, ...
+        category TEXT NOT NULL,
+        title TEXT NOT NULL,
+        severity TEXT NOT NULL,          -- highest seen
+        masked TEXT NOT NULL,
+        path TEXT NOT NULL,              -- JSONPath inside the JSON-RPC message
+        method TEXT NOT NULL,            -- '' when unknown
+        part TEXT NOT NULL,              -- request | response | error | notification
+        clients TEXT NOT NULL,           -- JSON array
+        example TEXT NOT NULL,           -- file#frame of the first sighting
+        count INTEGER NOT NULL,          -- summed over runs
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        runs INTEGER NOT NULL,
+        first_run INTEGER NOT NULL REFERENCES runs(id),
+        last_run INTEGER NOT NULL REFERENCES runs(id),
+        UNIQUE (server_id, server, detector, masked, path, method)
+      );
+      CREATE TABLE dlp_hit_runs (
+        hit_id INTEGER NOT NULL REFERENCES dlp_hits(id),
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        count INTEGER NOT NULL,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        PRIMARY KEY (hit_id, run_id)
+      ) WITHOUT ROWID;
+
+      -- Behaviour alerts, one row per (server, client, kind, subject, window); same recompute-from-runs rule.
+      CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        server_id TEXT NOT NULL,         -- servers.id; '' when the alert names no server with a finding
+        client TEXT NOT NULL,
+        kind TEXT NOT NULL,              -- tool_call_burst | resource_enumeration | large_result | many_servers | new_server
+        subject TEXT NOT NULL,           -- tool, resource prefix, ...; '' when none
+        window_seconds REAL NOT NULL,
+        title TEXT NOT NULL,
+        severity TEXT NOT NULL,          -- highest seen
+        servers TEXT NOT NULL,           -- JSON array of endpoints involved
+        threshold REAL NOT NULL,
+        value REAL NOT NULL,             -- peak over runs
+        detail TEXT NOT NULL,            -- of the latest run
+        example TEXT NOT NULL,           -- file#frame of the first evidence
+        count INTEGER NOT NULL,          -- alerts raised, summed over runs
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        runs INTEGER NOT NULL,
+        first_run INTEGER NOT NULL REFERENCES runs(id),
+        last_run INTEGER NOT NULL REFERENCES runs(id),
+        UNIQUE (server_id, client, kind, subject, window_seconds)
+      );
+      CREATE INDEX alerts_client ON alerts(client);
+      CREATE TABLE alert_runs (
+        alert_id INTEGER NOT NULL REFERENCES alerts(id),
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        count INTEGER NOT NULL,
+        value REAL NOT NULL,
+        first_seen REAL NOT NULL,
+        last_seen REAL NOT NULL,
+        PRIMARY KEY (alert_id, run_id)
+      ) WITHOUT ROWID;
+
+      -- Capture files merged by scan --db, by content hash: a capture scanned again adds nothing.
+      CREATE TABLE captures (
+        hash TEXT PRIMARY KEY,           -- sha256 of the file bytes as stored (a .gz and its plain copy differ)
+        size INTEGER NOT NULL,
+        path TEXT NOT NULL,              -- where it was first read
+        frames INTEGER NOT NULL,
+        run_id INTEGER NOT NULL REFERENCES runs(id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

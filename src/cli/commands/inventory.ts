@@ -6,9 +6,10 @@ import {
   listClients, listDomains, listRuns, listServers, showEntity,
   type ClientRow, type DomainRow, type ListFilter, type RunRow, type ServerRow, type Status,
 } from '../../store/inventory.js';
+import { listAlerts, listDlp, type AlertRow, type AuditFilter, type DlpRow } from '../../store/audit.js';
 import { EXIT, UsageError, type CliIO } from '../io.js';
 
-export type InventoryKind = 'servers' | 'domains' | 'clients' | 'runs';
+export type InventoryKind = 'servers' | 'domains' | 'clients' | 'runs' | 'dlp' | 'alerts';
 export type InventoryFormat = 'table' | 'json' | 'csv' | 'ndjson';
 
 export interface InventoryCommandOptions {
@@ -47,6 +48,26 @@ export function serverRecord(s: ServerRow): Record<string, unknown> {
     server_name: s.serverName, server_version: s.serverVersion, protocol_version: s.protocolVersion, approved_by: s.approvedBy,
     first_seen: iso(s.firstSeen), last_seen: iso(s.lastSeen), hits: s.hits, runs: s.runs, first_run: s.firstRun, last_run: s.lastRun,
     clients: s.clients, methods: s.methods, tools: s.tools, paths: s.paths, signatures: s.signatures, sources: s.sources,
+    dlp: s.dlp, alerts: s.alerts,
+  };
+}
+
+/** One data-loss hit: the value masked (as the audit stage masked it, checked again by the store). */
+export function dlpRecord(h: DlpRow): Record<string, unknown> {
+  return {
+    type: 'shadowtap.inventory.dlp', server_id: h.serverId || null, server: h.server, detector: h.detector, category: h.category,
+    title: h.title, severity: h.severity, masked: h.masked, path: h.path, method: h.method, part: h.part, clients: h.clients,
+    count: h.count, first_seen: iso(h.firstSeen), last_seen: iso(h.lastSeen), runs: h.runs, first_run: h.firstRun, last_run: h.lastRun,
+    run_ids: h.runIds, example: h.example,
+  };
+}
+
+export function alertRecord(a: AlertRow): Record<string, unknown> {
+  return {
+    type: 'shadowtap.inventory.alert', server_id: a.serverId || null, client: a.client, kind: a.kind, subject: a.subject, title: a.title,
+    severity: a.severity, servers: a.servers, window_seconds: a.windowSeconds, value: a.value, threshold: a.threshold, detail: a.detail,
+    count: a.count, first_seen: iso(a.firstSeen), last_seen: iso(a.lastSeen), runs: a.runs, first_run: a.firstRun, last_run: a.lastRun,
+    run_ids: a.runIds, example: a.example,
   };
 }
 
@@ -68,7 +89,7 @@ export function runRecord(r: RunRow): Record<string, unknown> {
   return {
     type: 'shadowtap.inventory.run', id: r.id, started_at: iso(r.startedAt), finished_at: iso(r.finishedAt), tool_version: r.toolVersion,
     host: r.host, pid: r.pid, inputs: r.inputs, files: r.files, bytes: r.bytes, lines: r.lines, observations: r.observations,
-    findings: r.findings, new_findings: r.newFindings, new_shadow: r.newShadow, attempts: r.attempts,
+    findings: r.findings, new_findings: r.newFindings, new_shadow: r.newShadow, attempts: r.attempts, kind: r.kind,
   };
 }
 
@@ -78,6 +99,8 @@ function records(store: Store, kind: InventoryKind, filter: ListFilter): Array<R
     case 'domains': return listDomains(store.db, filter).map(domainRecord);
     case 'clients': return listClients(store.db, filter).map(clientRecord);
     case 'runs': return listRuns(store.db).map(runRecord);
+    case 'dlp': return listDlp(store.db, filter as AuditFilter).map(dlpRecord);
+    case 'alerts': return listAlerts(store.db, filter as AuditFilter).map(alertRecord);
   }
 }
 
@@ -97,29 +120,36 @@ const COLUMNS: Record<InventoryKind, string[]> = {
   servers: Object.keys(serverRecord({ names: [], clients: [], methods: {}, tools: {}, paths: [], signatures: [], sources: [], score: 0, firstSeen: 0, lastSeen: 0 } as unknown as ServerRow)).filter((k) => k !== 'type'),
   domains: ['name', 'status', 'first_seen', 'last_seen', 'hits', 'runs', 'first_run', 'last_run', 'servers', 'clients', 'sources'],
   clients: ['ip', 'status', 'client_names', 'first_seen', 'last_seen', 'hits', 'runs', 'first_run', 'last_run', 'servers', 'sources'],
-  runs: ['id', 'started_at', 'finished_at', 'tool_version', 'host', 'pid', 'inputs', 'files', 'bytes', 'lines', 'observations', 'findings', 'new_findings', 'new_shadow', 'attempts'],
+  runs: ['id', 'started_at', 'finished_at', 'tool_version', 'host', 'pid', 'inputs', 'files', 'bytes', 'lines', 'observations', 'findings', 'new_findings', 'new_shadow', 'attempts', 'kind'],
+  dlp: Object.keys(dlpRecord({ clients: [], runIds: [], firstSeen: 0, lastSeen: 0 } as unknown as DlpRow)).filter((k) => k !== 'type'),
+  alerts: Object.keys(alertRecord({ servers: [], runIds: [], firstSeen: 0, lastSeen: 0 } as unknown as AlertRow)).filter((k) => k !== 'type'),
 };
 
 const TABLE_COLUMNS: Record<InventoryKind, Array<[string, string]>> = {
   servers: [['STATUS', 'status'], ['CONF', 'confidence'], ['SERVER', 'server'], ['NAMES', 'names'], ['TRANSPORT', 'transport'],
-    ['CLIENTS', 'clients'], ['HITS', 'hits'], ['RUNS', 'runs'], ['FIRST SEEN', 'first_seen'], ['LAST SEEN', 'last_seen'], ['ID', 'id']],
+    ['CLIENTS', 'clients'], ['HITS', 'hits'], ['DLP', 'dlp'], ['ALERTS', 'alerts'], ['RUNS', 'runs'], ['FIRST SEEN', 'first_seen'], ['LAST SEEN', 'last_seen'], ['ID', 'id']],
   domains: [['STATUS', 'status'], ['NAME', 'name'], ['SERVERS', 'servers'], ['CLIENTS', 'clients'], ['HITS', 'hits'], ['RUNS', 'runs'],
     ['FIRST SEEN', 'first_seen'], ['LAST SEEN', 'last_seen']],
   clients: [['STATUS', 'status'], ['CLIENT', 'ip'], ['SOFTWARE', 'client_names'], ['SERVERS', 'servers'], ['HITS', 'hits'], ['RUNS', 'runs'],
     ['FIRST SEEN', 'first_seen'], ['LAST SEEN', 'last_seen']],
   runs: [['RUN', 'id'], ['FINISHED', 'finished_at'], ['FILES', 'files'], ['BYTES', 'bytes'], ['LINES', 'lines'], ['FINDINGS', 'findings'],
-    ['NEW', 'new_findings'], ['NEW SHADOW', 'new_shadow'], ['ATTEMPTS', 'attempts'], ['HOST', 'host']],
+    ['NEW', 'new_findings'], ['NEW SHADOW', 'new_shadow'], ['ATTEMPTS', 'attempts'], ['KIND', 'kind'], ['HOST', 'host']],
+  dlp: [['SEVERITY', 'severity'], ['DETECTOR', 'detector'], ['MASKED', 'masked'], ['SERVER', 'server'], ['METHOD', 'method'], ['PATH', 'path'],
+    ['CLIENTS', 'clients'], ['COUNT', 'count'], ['RUNS', 'runs'], ['LAST SEEN', 'last_seen']],
+  alerts: [['SEVERITY', 'severity'], ['KIND', 'kind'], ['CLIENT', 'client'], ['SERVERS', 'servers'], ['SUBJECT', 'subject'], ['VALUE', 'value'],
+    ['WINDOW', 'window_seconds'], ['COUNT', 'count'], ['RUNS', 'runs'], ['LAST SEEN', 'last_seen']],
 };
 
 function table(rows: Array<Record<string, unknown>>, kind: InventoryKind): string {
   const cols = TABLE_COLUMNS[kind];
   const text = (r: Record<string, unknown>, key: string): string => {
-    if (key === 'server') {
+    if (key === 'server' && 'server_ip' in r) {
       const ip = r.server_ip as string | null;
       if (!ip) return '-';
       return `${ip.includes(':') ? `[${ip}]` : ip}${r.server_port ? `:${r.server_port}` : ''}`;
     }
     if (key === 'status') return r.status === 'shadow' ? 'SHADOW' : 'approved';
+    if (key === 'dlp' || key === 'alerts') return String(r[key] ?? 0);
     if ((key === 'clients' || key === 'servers') && Array.isArray(r[key])) {
       const a = r[key] as string[];
       return a.length > 2 ? `${a.slice(0, 2).join(',')} +${a.length - 2}` : a.join(',') || '-';
@@ -134,6 +164,22 @@ function table(rows: Array<Record<string, unknown>>, kind: InventoryKind): strin
   for (const b of body) lines.push(b.map((c, i) => cut(c, widths[i])).join('  ').trimEnd());
   lines.push('', `${rows.length} ${kind}`);
   return `${lines.join('\n')}\n`;
+}
+
+function detailLines(title: string, lines: string[]): string {
+  return lines.length ? `${title}:\n${lines.map((l) => `  ${l}`).join('\n')}` : `${title}: none`;
+}
+
+const runList = (ids: unknown): string => (ids as number[]).map((i) => `#${i}`).join(',');
+
+function dlpLine(h: Record<string, unknown>): string {
+  return `${String(h.severity).toUpperCase()} ${h.detector} ${h.masked} at ${h.method ?? '-'} ${h.path} (${h.part}) ×${h.count}` +
+    ` clients ${cell(h.clients) || '-'}, ${String(h.first_seen)} .. ${String(h.last_seen)}, runs ${runList(h.run_ids)}`;
+}
+
+function alertLine(a: Record<string, unknown>): string {
+  return `${String(a.severity).toUpperCase()} ${a.kind}${a.subject ? ` ${a.subject}` : ''} client ${a.client} ×${a.count}: ${a.detail}` +
+    `, ${String(a.first_seen)} .. ${String(a.last_seen)}, runs ${runList(a.run_ids)}`;
 }
 
 function render(rows: Array<Record<string, unknown>>, kind: InventoryKind, format: InventoryFormat): string {
@@ -158,10 +204,11 @@ export async function runInventory(o: InventoryCommandOptions, io: CliIO): Promi
       if (format === 'json') {
         text = `${JSON.stringify({
           servers: records(store, 'servers', filter), domains: records(store, 'domains', filter),
-          clients: records(store, 'clients', filter), runs: records(store, 'runs', filter),
+          clients: records(store, 'clients', filter), dlp: records(store, 'dlp', filter), alerts: records(store, 'alerts', filter),
+          runs: records(store, 'runs', filter),
         }, null, 2)}\n`;
       } else if (format === 'ndjson') {
-        text = (['servers', 'domains', 'clients'] as const).map((k) => render(records(store, k, filter), k, 'ndjson')).join('');
+        text = (['servers', 'domains', 'clients', 'dlp', 'alerts'] as const).map((k) => render(records(store, k, filter), k, 'ndjson')).join('');
       } else {
         const kind = o.kind ?? 'servers';
         text = render(records(store, kind, filter), kind, format);
@@ -172,14 +219,21 @@ export async function runInventory(o: InventoryCommandOptions, io: CliIO): Promi
       if (found.length === 0) throw new UsageError(`nothing in the inventory matches ${o.key}`);
       const recs = found.map((f) => {
         const base = f.kind === 'server' ? serverRecord(f.row as ServerRow) : f.kind === 'domain' ? domainRecord(f.row as DomainRow) : clientRecord(f.row as ClientRow);
-        return { ...base, seen_in_runs: f.runs.map((r) => ({ run: r.run, hits: r.hits })) };
+        return {
+          ...base, seen_in_runs: f.runs.map((r) => ({ run: r.run, hits: r.hits })),
+          ...(f.kind !== 'domain' && { dlp_hits: f.dlp.map(dlpRecord), behaviour_alerts: f.alerts.map(alertRecord) }),
+        };
       });
       if (format === 'json') text = `${JSON.stringify(recs, null, 2)}\n`;
       else if (format === 'ndjson') text = recs.map((r) => `${JSON.stringify(r)}\n`).join('');
       else {
         text = recs.map((r) => {
           const w = Math.max(...Object.keys(r).map((k) => k.length));
-          return Object.entries(r).map(([k, v]) => `${k.padEnd(w)}  ${k === 'seen_in_runs' ? (v as Array<{ run: number; hits: number }>).map((x) => `#${x.run}×${x.hits}`).join(' ') : cell(v)}`).join('\n');
+          return Object.entries(r).map(([k, v]) => {
+            if (k === 'dlp_hits') return detailLines('data-loss hits', (v as Array<Record<string, unknown>>).map(dlpLine));
+            if (k === 'behaviour_alerts') return detailLines('behaviour alerts', (v as Array<Record<string, unknown>>).map(alertLine));
+            return `${k.padEnd(w)}  ${k === 'seen_in_runs' ? (v as Array<{ run: number; hits: number }>).map((x) => `#${x.run}×${x.hits}`).join(' ') : cell(v)}`;
+          }).join('\n');
         }).join('\n\n') + '\n';
       }
     }

@@ -30,7 +30,7 @@ export interface ScanCommandOptions {
   /** Config `dlp` and `alerts` (audit of clear-text MCP content). */
   dlp?: DlpConfig;
   alerts?: AlertsConfig;
-  /** Inventory store (import only): read only what is new since the last run, merge findings into the inventory. */
+  /** Inventory store: import reads only what is new in each log; scan reads only captures it has not seen (by content hash). */
   db?: string;
   /** With db: report only findings the inventory had not seen before; exit 1 when one is shadow (at/above failOn). */
   newOnly?: boolean;
@@ -57,8 +57,22 @@ export async function runScan(opts: ScanCommandOptions, io: CliIO): Promise<numb
   let report: ScanReport;
   let newIds: Set<string> | undefined;
   if (opts.newOnly && !opts.db) throw new UsageError('--new-only needs the inventory store: --db PATH or "db" in the config file');
-  if (opts.db) {
-    if (opts.mode !== 'import') throw new UsageError('--db works with shadowtap import (logs)');
+  if (opts.db && opts.mode === 'scan') {
+    // Captures into the inventory, remembered by content hash: a capture scanned again adds nothing.
+    if (logs.length) throw new UsageError('scan --db takes captures only; merge logs with shadowtap import --db');
+    if (captures.length === 0 || captures.includes('-')) throw new UsageError('scan --db needs capture files, not stdin (a capture is remembered by its content hash)');
+    const { scanIntoStore } = await import('../../store/scan.js');
+    const run = await scanIntoStore({ db: opts.db, captures, scan: scanOptions, onNote: (t) => { if (!opts.quiet) io.stderr(`shadowtap: ${t}`); } });
+    report = run.report;
+    if (opts.newOnly) newIds = new Set(run.newFindings.map((f) => f.id));
+    if (!opts.quiet) {
+      for (const f of run.files) {
+        if (f.knownRun !== undefined) io.stderr(`shadowtap: ${f.file}: already in ${opts.db} (run ${f.knownRun}), skipped\n`);
+        else if (f.duplicateOf) io.stderr(`shadowtap: ${f.file}: same content as ${f.duplicateOf}, skipped\n`);
+      }
+      io.stderr(`shadowtap: run ${run.runId}: ${run.files.filter((f) => f.read).length} new capture(s) of ${run.files.length}, ${run.newFindings.length} new finding(s) in ${opts.db}\n`);
+    }
+  } else if (opts.db) {
     const { importIntoStore } = await import('../../store/import.js');
     const run = await importIntoStore({ db: opts.db, logs, scan: scanOptions, onNote: (t) => { if (!opts.quiet) io.stderr(`shadowtap: ${t}`); } });
     report = run.report;
