@@ -16,6 +16,7 @@ const commands = {
 };
 
 const CONFIDENCES = ['low', 'medium', 'high'] as const;
+const STDIN_TOKEN = '\u2300stdin';
 
 /** Errors a user can cause: one line, exit 2, no stack trace. */
 const USER_ERRORS = new Set([
@@ -67,7 +68,9 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     alerts: cfg.alerts,
   });
 
-  const parser = yargs(argv)
+  // yargs drops a bare `-`; carry it through as a token and turn it back into `-` (stdin) in the commands.
+  const files = (v: unknown): string[] => ((v as string[] | undefined) ?? []).map((f) => (f === STDIN_TOKEN ? '-' : f));
+  const parser = yargs(argv.map((x) => (x === '-' ? STDIN_TOKEN : x)))
     .scriptName('shadowtap')
     .usage('$0 <command> [options]\n\nFind Shadow MCP in captures and logs, and turn findings into block rules.')
     .version(VERSION)
@@ -86,7 +89,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           .example('$0 decode capture.pcapng > messages.ndjson', 'all messages')
           .example('$0 decode capture.pcapng --kind jsonrpc', 'only JSON-RPC messages'),
       async (a) => {
-        code = await (await commands.decode()).runDecode({ files: a.files as string[], kinds: list(a.kind), strict: a.strict as boolean | undefined, quiet: a.quiet as boolean | undefined }, io);
+        code = await (await commands.decode()).runDecode({ files: files(a.files), kinds: list(a.kind), strict: a.strict as boolean | undefined, quiet: a.quiet as boolean | undefined }, io);
       },
     )
     .command(
@@ -105,7 +108,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           .example('$0 scan capture.pcapng --fail-on high', 'exit 1 only for high-confidence shadow MCP'),
       async (a) => {
         code = await (await commands.scan()).runScan({
-          ...reportSettings(a, config, a.format), files: a.files as string[], mode: 'scan',
+          ...reportSettings(a, config, a.format), files: files(a.files), mode: 'scan',
           db: a.db as string | undefined, newOnly: a.newOnly as boolean | undefined,
         }, io);
       },
@@ -128,7 +131,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           .example('$0 import --db /var/lib/shadowtap/inventory.db "/var/log/zeek/*.log" --new-only --format-out ndjson', 'from cron: new lines only, new findings as NDJSON, exit 1 on new shadow MCP'),
       async (a) => {
         code = await (await commands.scan()).runScan({
-          ...reportSettings(a, config, a.formatOut), files: a.files as string[], mode: 'import',
+          ...reportSettings(a, config, a.formatOut), files: files(a.files), mode: 'import',
           logFormat: a.format as string | undefined, map: a.map as string | undefined,
           db: (a.db as string | undefined) ?? config.db, newOnly: a.newOnly as boolean | undefined,
         }, io);
@@ -150,7 +153,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       async (a) => {
         const { runAudit } = await import('./commands/audit.js');
         code = await runAudit({
-          files: a.files as string[], format: a.format as 'table' | 'ndjson' | 'csv', out: a.out as string | undefined,
+          files: files(a.files), format: a.format as 'table' | 'ndjson' | 'csv', out: a.out as string | undefined,
           requestsOnly: a.requestsOnly as boolean | undefined, dlp: config.dlp, alerts: config.alerts, quiet: a.quiet as boolean | undefined,
         }, io);
       },
@@ -180,14 +183,14 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         const target = list(a.target) ?? config.rules?.target;
         if (!target?.length) throw new UsageError('rules needs --target (e.g. --target nftables,cloudflare-dns or --target all)');
         let findings;
-        const files = (a.files as string[] | undefined) ?? [];
-        if (!a.from && files.length === 0) throw new UsageError('rules needs --from REPORT.json or capture/log files to scan');
-        if (files.length) {
+        const inputs = files(a.files);
+        if (!a.from && inputs.length === 0) throw new UsageError('rules needs --from REPORT.json or capture/log files to scan');
+        if (inputs.length) {
           const { analyze } = await import('../pipeline/scan.js');
           const { sniffInputKind } = await import('../sources/sniff.js');
           const captures: string[] = [];
           const logs: string[] = [];
-          for (const f of files) ((await sniffInputKind(f)) === 'capture' ? captures : logs).push(f);
+          for (const f of inputs) (f === '-' || (await sniffInputKind(f)) === 'capture' ? captures : logs).push(f);
           const approved = (a.approved as string | undefined) ?? config.approved;
           const signatures = [...(config.signatures ?? []), ...(list(a.signatures) ?? [])];
           findings = (await analyze({ captures, logs }, { approved, signatures })).findings;

@@ -1,6 +1,7 @@
 // The built binary, run as a child process: exit codes, stdout/stderr separation, --help, config, colours.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -10,10 +11,10 @@ const BIN = join(ROOT, 'bin', 'shadowtap.js');
 const MCP = join(ROOT, 'fixtures', 'pcap', 'sdk-streamable-sse-stateful.pcapng');
 const LOOKALIKE = join(ROOT, 'fixtures', 'pcap', 'lookalike-ethereum-jsonrpc.pcapng');
 
-function run(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+function run(args: string[], opts: { env?: Record<string, string>; cwd?: string; input?: Buffer } = {}) {
   const env = { ...process.env, ...opts.env };
   delete (env as Record<string, string | undefined>).FORCE_COLOR;
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, env, encoding: 'utf8', input: opts.input });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -91,6 +92,18 @@ describe('shadowtap CLI', () => {
     expect(v.stderr).toMatch(/^shadowtap: stat frames \d+/m);
     expect(() => JSON.parse(v.stdout)).not.toThrow();
     expect(run(['scan', MCP, '--format', 'json', '--verbose', '--quiet']).stderr).toBe('');
+  });
+
+  it('reads a capture, gzip or not, and a log from stdin with -', () => {
+    const pcap = readFileSync(MCP);
+    for (const input of [pcap, gzipSync(pcap)]) {
+      const r = run(['scan', '-', '--format', 'json', '--quiet'], { input });
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout).findings.some((f: { subject: { ip?: string } }) => f.subject.ip === '10.99.1.10')).toBe(true);
+    }
+    const log = readFileSync(join(ROOT, 'fixtures', 'logs', 'dnsmasq', 'dnsmasq.log'));
+    const r = run(['import', '-', '--format-out', 'json', '--quiet'], { input: log });
+    expect(JSON.parse(r.stdout).inputs[0]).toMatchObject({ file: '-', format: 'dnsmasq' });
   });
 
   it('honours --fail-on', () => {
