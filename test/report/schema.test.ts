@@ -1,8 +1,10 @@
 // The published schemas (schemas/*.schema.json) against real output: the pipeline run over every fixture capture
 // and log (alone, mixed, damaged, with an approved registry, with the audit config), formatted by formatReport and
-// by the CLI, plus an inventory store filled by two imports; every JSON report, NDJSON line and inventory record is
-// validated with ajv, and the schemas must reject what the code never writes.
+// by the CLI, plus an inventory store filled by two imports and one filled by `scan --db` over the audit captures
+// (data-loss hits and behaviour alerts); every JSON report, NDJSON line and inventory record is validated with ajv,
+// and the schemas must reject what the code never writes.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Ajv2020Module from 'ajv/dist/2020.js';
@@ -105,6 +107,12 @@ const runs: Run[] = [];
 const cliOutputs: Array<{ label: string; format: 'json' | 'ndjson'; text: string }> = [];
 /** `shadowtap inventory …` outputs, by argv after `inventory`. */
 const inventoryOutputs = new Map<string, string>();
+/** The same for the store filled by `scan --db` over the audit captures (plus one log import). */
+const auditOutputs = new Map<string, string>();
+/** Show keys of that store: the server with data-loss hits, the one with alerts, a client with hits. */
+const auditKeys = { dlpServer: '', alertServer: '', dlpClient: '' };
+const AUDIT_SECRETS = join(FIX, 'audit', 'audit-secrets.pcapng');
+const AUDIT_BURST = join(FIX, 'audit', 'audit-burst.pcapng');
 
 async function run(label: string, inputs: { captures?: string[]; logs?: string[] }, options: ScanOptions = {}): Promise<void> {
   const report = await analyze(inputs, options);
@@ -180,6 +188,39 @@ beforeAll(async () => {
     expect(code, `inventory ${v.join(' ')}: ${io.err.join('')}`).toBe(0);
     inventoryOutputs.set(v.join(' '), io.out.join(''));
   }
+
+  // The store `scan --db` fills: the secrets and burst captures (run 1), the secrets capture again (skipped: a run
+  // that merges nothing), its gzip copy (new content hash, same hits: run_ids [1, 3]), then a log import (kind import).
+  const auditDb = join(dir, 'audit-inventory.db');
+  const secretsGz = join(dir, 'audit-secrets.pcapng.gz');
+  writeFileSync(secretsGz, gzipSync(readFileSync(AUDIT_SECRETS)));
+  const fills: string[][] = [
+    ['scan', AUDIT_SECRETS, AUDIT_BURST, '--db', auditDb], ['scan', AUDIT_SECRETS, '--db', auditDb], ['scan', secretsGz, '--db', auditDb],
+    ['import', MIXED_LOGS[0], '--db', auditDb, '--format-out', 'json'],
+  ];
+  for (const argv of fills) {
+    const io = fakeIO();
+    const code = await main([...argv, '--quiet', '--fail-on', 'none', ...(argv[0] === 'scan' ? ['-f', 'json'] : [])], io);
+    expect(code, `${argv.join(' ')}: ${io.err.join('')}`).toBe(0);
+  }
+  const inventory = async (argv: string[]): Promise<string> => {
+    const io = fakeIO();
+    const code = await main(['inventory', ...argv, '--db', auditDb], io);
+    expect(code, `inventory ${argv.join(' ')}: ${io.err.join('')}`).toBe(0);
+    auditOutputs.set(argv.join(' '), io.out.join(''));
+    return io.out.join('');
+  };
+  const servers = JSON.parse(await inventory(['list', '--format', 'json'])) as Array<{ server_ip: string | null; server_port: number | null; dlp: number; alerts: number }>;
+  const endpoint = (s: (typeof servers)[number]) => `${s.server_ip}:${s.server_port}`;
+  auditKeys.dlpServer = endpoint(servers.find((s) => s.dlp > 0) ?? servers[0]);
+  auditKeys.alertServer = endpoint(servers.find((s) => s.alerts > 0) ?? servers[0]);
+  const hits = JSON.parse(await inventory(['list', '-k', 'dlp', '--format', 'json'])) as Array<{ clients: string[] }>;
+  auditKeys.dlpClient = hits[0]?.clients[0] ?? '';
+  for (const v of [
+    ['export'], ['export', '--format', 'ndjson'], ['list', '-k', 'alerts', '--format', 'json'], ['list', 'dlp', '--format', 'json'],
+    ['list', 'alerts', '--format', 'json'], ['runs', '--format', 'json'], ['show', auditKeys.dlpServer, '--format', 'json'],
+    ['show', auditKeys.alertServer, '--format', 'json'], ['show', auditKeys.dlpClient, '--format', 'json'],
+  ]) await inventory(v);
 }, 300_000);
 
 afterAll(() => {
@@ -491,53 +532,184 @@ describe('NDJSON times (isoTime) against the schema\'s isoTime', () => {
 });
 
 describe('schemas/inventory.schema.json', () => {
+  type Rec = Record<string, unknown>;
   const parsed = (key: string) => JSON.parse(inventoryOutputs.get(key)!) as unknown;
+  const audited = (key: string) => JSON.parse(auditOutputs.get(key)!) as unknown;
+  const ndjson = (text: string) => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Rec);
+  type Export = Record<'servers' | 'domains' | 'clients' | 'dlp' | 'alerts' | 'runs', Rec[]>;
+  /** Fields only `inventory show` adds to server and client records. */
+  const SHOW_ONLY = ['behaviour_alerts', 'dlp_hits', 'seen_in_runs'];
 
   it('accepts `inventory export` (JSON) of a store filled by two import runs', () => {
-    const doc = parsed('export') as { servers: Array<Record<string, unknown>>; domains: unknown[]; clients: unknown[]; runs: Array<{ id: number }> };
+    const doc = parsed('export') as Export;
     expect(validateInventory(doc), problems(validateInventory)).toBe(true);
-    expect(doc.runs.map((r) => r.id)).toEqual([1, 2]);
+    expect(doc.runs.map((r) => [r.id, r.kind])).toEqual([[1, 'import'], [2, 'import']]);
     expect(doc.servers.some((s) => (s.runs as number) > 1)).toBe(true);
     expect(doc.servers.some((s) => s.status === 'approved')).toBe(true);
     expect(doc.domains.length).toBeGreaterThan(0);
     expect(doc.clients.length).toBeGreaterThan(0);
+    // Logs carry no MCP content: no hits, no alerts, and every server counts none.
+    expect([doc.dlp, doc.alerts]).toEqual([[], []]);
+    expect(doc.servers.every((s) => s.dlp === 0 && s.alerts === 0)).toBe(true);
+  });
+
+  it('accepts `inventory export` (JSON) of a store filled by scan --db: data-loss hits and behaviour alerts', () => {
+    const doc = audited('export') as Export;
+    expect(validateInventory(doc), problems(validateInventory)).toBe(true);
+    expect(doc.runs.map((r) => [r.id, r.kind, r.files])).toEqual([[1, 'scan', 2], [2, 'scan', 0], [3, 'scan', 1], [4, 'import', 1]]);
+    expect(doc.dlp.length).toBeGreaterThan(0);
+    expect(doc.alerts.length).toBeGreaterThan(0);
+    // The gzip copy is new content with the same hits: merged into the same rows, seen by runs 1 and 3.
+    const secrets = doc.dlp.filter((h) => String(h.detector).startsWith('secret.'));
+    expect(secrets.length).toBeGreaterThan(0);
+    for (const h of secrets) expect([h.runs, h.run_ids, h.first_run, h.last_run], JSON.stringify(h)).toEqual([2, [1, 3], 1, 3]);
+    expect(doc.dlp.map((h) => h.masked)).toContain('ghp_…(40)');
+    // A server's dlp / alerts counts are the rows stored under its id.
+    for (const s of doc.servers) {
+      expect(s.dlp, String(s.id)).toBe(doc.dlp.filter((h) => h.server_id === s.id).length);
+      expect(s.alerts, String(s.id)).toBe(doc.alerts.filter((a) => a.server_id === s.id).length);
+    }
+    expect(doc.servers.some((s) => (s.dlp as number) > 0)).toBe(true);
+    expect(doc.servers.some((s) => (s.alerts as number) > 0)).toBe(true);
   });
 
   it('accepts every `inventory export --format ndjson` line and every list/show/runs item', () => {
-    const entity = inventoryDef('entityRecord');
-    const lines = inventoryOutputs.get('export --format ndjson')!.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string });
+    const line = inventoryDef('ndjsonRecord');
+    const lines = ndjson(inventoryOutputs.get('export --format ndjson')!);
     expect(new Set(lines.map((l) => l.type))).toEqual(new Set(['shadowtap.inventory.server', 'shadowtap.inventory.domain', 'shadowtap.inventory.client']));
-    for (const l of lines) expect(entity(l), `${JSON.stringify(l)}\n${problems(entity)}`).toBe(true);
+    for (const l of lines) expect(line(l), `${JSON.stringify(l)}\n${problems(line)}`).toBe(true);
     const lists: Array<[string, string]> = [
       ['list --format json', 'serverRecord'], ['list --kind domains --format json', 'domainRecord'], ['list --kind clients --format json', 'clientRecord'],
       ['runs --format json', 'runRecord'], ['show mcp.linear.app --format json', 'entityRecord'], ['show 127.0.0.1 --format json', 'entityRecord'],
     ];
     for (const [key, def] of lists) {
-      const items = parsed(key) as Array<Record<string, unknown>>;
+      const items = parsed(key) as Rec[];
       expect(items.length, key).toBeGreaterThan(0);
       const v = inventoryDef(def);
       for (const item of items) expect(v(item), `${key}: ${problems(v)}`).toBe(true);
     }
-    expect((parsed('show 127.0.0.1 --format json') as Array<Record<string, unknown>>).every((r) => Array.isArray(r.seen_in_runs))).toBe(true);
+    const shown = parsed('show 127.0.0.1 --format json') as Rec[];
+    expect(shown.every((r) => Array.isArray(r.seen_in_runs))).toBe(true);
+    // Servers and clients shown carry their hits and alerts (none from logs); domains do not.
+    for (const r of [...shown, ...(parsed('show mcp.linear.app --format json') as Rec[])]) {
+      const keys = SHOW_ONLY.filter((k) => k in r);
+      expect(keys, String(r.type)).toEqual(r.type === 'shadowtap.inventory.domain' ? ['seen_in_runs'] : SHOW_ONLY);
+    }
+  });
+
+  it('accepts the scan --db store\'s NDJSON lines (hits and alerts included), its dlp and alert lists, and its shows', () => {
+    const doc = audited('export') as Export;
+    const line = inventoryDef('ndjsonRecord');
+    const lines = ndjson(auditOutputs.get('export --format ndjson')!);
+    for (const l of lines) expect(line(l), `${JSON.stringify(l)}\n${problems(line)}`).toBe(true);
+    // The lines are the export's servers, domains, clients, hits and alerts, in that order (runs are left out).
+    expect(lines).toEqual([...doc.servers, ...doc.domains, ...doc.clients, ...doc.dlp, ...doc.alerts]);
+    expect(lines.filter((l) => l.type === 'shadowtap.inventory.dlp').length).toBe(doc.dlp.length);
+    expect(lines.filter((l) => l.type === 'shadowtap.inventory.alert').length).toBe(doc.alerts.length);
+    // A hit or alert line is not an entity (a show item).
+    const entity = inventoryDef('entityRecord');
+    expect(entity(doc.dlp[0])).toBe(false);
+    expect(entity(doc.alerts[0])).toBe(false);
+
+    // `list -k dlp`, `list dlp`, `list -k alerts`, `list alerts`: the same rows as the export, each valid.
+    const dlpV = inventoryDef('dlpRecord');
+    const alertV = inventoryDef('alertRecord');
+    for (const [key, v, want] of [
+      ['list -k dlp --format json', dlpV, doc.dlp], ['list dlp --format json', dlpV, doc.dlp],
+      ['list -k alerts --format json', alertV, doc.alerts], ['list alerts --format json', alertV, doc.alerts],
+    ] as const) {
+      const items = audited(key) as Rec[];
+      expect(items, key).toEqual(want);
+      for (const item of items) expect(v(item), `${key}: ${problems(v)}`).toBe(true);
+    }
+    const runsV = inventoryDef('runRecord');
+    for (const r of audited('runs --format json') as Rec[]) expect(runsV(r), problems(runsV)).toBe(true);
+
+    // show <server with hits>, <server with alerts>, <client with hits>: the rows of that server or client.
+    const entityOk = (key: string): Rec[] => {
+      const items = audited(key) as Rec[];
+      expect(items.length, key).toBeGreaterThan(0);
+      for (const item of items) expect(entity(item), `${key}: ${problems(entity)}`).toBe(true);
+      return items;
+    };
+    const dlpServer = entityOk(`show ${auditKeys.dlpServer} --format json`).find((r) => r.type === 'shadowtap.inventory.server')!;
+    expect((dlpServer.dlp_hits as Rec[]).length).toBe(dlpServer.dlp);
+    expect((dlpServer.dlp_hits as Rec[]).length).toBeGreaterThan(0);
+    expect(dlpServer.dlp_hits).toEqual(doc.dlp.filter((h) => h.server_id === dlpServer.id));
+    const alertServer = entityOk(`show ${auditKeys.alertServer} --format json`).find((r) => r.type === 'shadowtap.inventory.server')!;
+    expect((alertServer.behaviour_alerts as Rec[]).length).toBe(alertServer.alerts);
+    expect((alertServer.behaviour_alerts as Rec[]).length).toBeGreaterThan(0);
+    expect(alertServer.behaviour_alerts).toEqual(doc.alerts.filter((a) => a.server_id === alertServer.id));
+    const client = entityOk(`show ${auditKeys.dlpClient} --format json`).find((r) => r.type === 'shadowtap.inventory.client')!;
+    expect(client.dlp_hits).toEqual(doc.dlp.filter((h) => (h.clients as string[]).includes(auditKeys.dlpClient)));
+    expect(client.behaviour_alerts).toEqual(doc.alerts.filter((a) => a.client === auditKeys.dlpClient));
   });
 
   it('lists exactly the keys the record builders write, all required; rejects unknown keys and bad values', () => {
-    const doc = parsed('export') as Record<'servers' | 'domains' | 'clients' | 'runs', Array<Record<string, unknown>>>;
-    const pairs: Array<[string, Record<string, unknown>]> = [
+    const doc = parsed('export') as Export;
+    const audit = audited('export') as Export;
+    const shownServer = (audited(`show ${auditKeys.dlpServer} --format json`) as Rec[]).find((r) => r.type === 'shadowtap.inventory.server')!;
+    const shownClient = (audited(`show ${auditKeys.dlpClient} --format json`) as Rec[]).find((r) => r.type === 'shadowtap.inventory.client')!;
+    const pairs: Array<[string, Rec]> = [
       ['serverRecord', doc.servers[0]], ['domainRecord', doc.domains[0]], ['clientRecord', doc.clients[0]], ['runRecord', doc.runs[0]],
+      ['serverRecord', audit.servers[0]], ['runRecord', audit.runs[0]], ['dlpRecord', audit.dlp[0]], ['alertRecord', audit.alerts[0]],
     ];
     for (const [def, sample] of pairs) {
       const node = inventorySchema.$defs[def];
-      expect(props(node).filter((k) => k !== 'seen_in_runs'), def).toEqual(sorted(sample));
+      expect(props(node).filter((k) => !SHOW_ONLY.includes(k)), def).toEqual(sorted(sample));
       expect(node.required!.slice().sort(), def).toEqual(sorted(sample));
       const v = inventoryDef(def);
+      expect(v(sample), `${def}: ${problems(v)}`).toBe(true);
       expect(v({ ...sample, extra: 1 }), def).toBe(false);
     }
+    // What show adds to servers and clients is exactly what the schema lists as show-only, and comes as a set.
+    for (const [def, shown, listed] of [['serverRecord', shownServer, audit.servers.find((s) => s.id === shownServer.id)!], ['clientRecord', shownClient, audit.clients.find((c) => c.ip === shownClient.ip)!]] as const) {
+      expect(sorted(shown).filter((k) => !(k in listed)), def).toEqual(SHOW_ONLY);
+      expect(props(inventorySchema.$defs[def]).filter((k) => SHOW_ONLY.includes(k)), def).toEqual(SHOW_ONLY);
+      const v = inventoryDef(def);
+      expect(v(shown), problems(v)).toBe(true);
+      // The three come together: one left out is a shape the code never writes.
+      for (const k of SHOW_ONLY) expect(v(Object.fromEntries(Object.entries(shown).filter(([x]) => x !== k))), `${def} without ${k}`).toBe(false);
+    }
+    // The hit and alert enums agree with the report schema's (the same TypeScript types).
+    const dlpProps = inventorySchema.$defs.dlpRecord.properties!;
+    const alertProps = inventorySchema.$defs.alertRecord.properties!;
+    expect(dlpProps.category.enum).toEqual(defs.dlpHit.properties!.category.enum);
+    expect(dlpProps.part.enum).toEqual(defs.dlpLocation.properties!.part.enum);
+    expect(alertProps.kind.enum).toEqual(defs.alert.properties!.kind.enum);
+    expect(inventorySchema.$defs.severity.enum).toEqual(defs.severity.enum);
+    expect(inventorySchema.$defs.serverRecord.properties!.severity.enum).toEqual(defs.severity.enum);
+
     const server = doc.servers[0];
     const v = inventoryDef('serverRecord');
     expect(v({ ...server, confidence: 'certain' })).toBe(false);
     expect(v({ ...server, first_seen: 1795599793 })).toBe(false);
     expect(v({ ...server, status: 'approved', approved_by: null })).toBe(false);
+    expect(v({ ...server, dlp: -1 })).toBe(false);
+    expect(v({ ...server, alerts: 1.5 })).toBe(false);
     expect(validateInventory({ ...doc, findings: [] })).toBe(false);
+    const { dlp: _dlp, ...noDlp } = doc;
+    expect(validateInventory(noDlp)).toBe(false);
+    expect(inventoryDef('runRecord')({ ...doc.runs[0], kind: 'capture' })).toBe(false);
+
+    const hit = audit.dlp[0];
+    const dv = inventoryDef('dlpRecord');
+    expect(dv({ ...hit, category: 'password' })).toBe(false);
+    expect(dv({ ...hit, server_id: '' })).toBe(false); // the store's '' is written as null
+    expect(dv({ ...hit, server_id: null })).toBe(true);
+    expect(dv({ ...hit, method: '' })).toBe(false); // unknown method is null, never ''
+    expect(dv({ ...hit, run_ids: [] })).toBe(false);
+    expect(dv({ ...hit, server: 'mcp.example.com' })).toBe(false);
+    expect(dv({ ...hit, path: 'params.arguments' })).toBe(false);
+    expect(dv({ ...hit, example: '/tmp/x.pcapng' })).toBe(false);
+    const alert = audit.alerts[0];
+    const av = inventoryDef('alertRecord');
+    expect(av({ ...alert, kind: 'port_scan' })).toBe(false);
+    expect(av({ ...alert, subject: '' })).toBe(false); // no subject is null, never ''
+    expect(av({ ...alert, subject: null })).toBe(true);
+    expect(av({ ...alert, example: '' })).toBe(true); // an alert without evidence
+    expect(av({ ...alert, servers: [] })).toBe(false);
+    expect(av({ ...alert, client: 'laptop-7' })).toBe(false);
+    expect(av({ ...alert, window_seconds: -60 })).toBe(false);
   });
 });

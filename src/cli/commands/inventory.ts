@@ -15,7 +15,7 @@ export type InventoryFormat = 'table' | 'json' | 'csv' | 'ndjson';
 export interface InventoryCommandOptions {
   action: 'list' | 'show' | 'export' | 'runs';
   db: string;
-  /** show: a server id, ip or ip:port, a name, or a client ip. */
+  /** show: a server id, ip or ip:port, a name, or a client ip. list, export: the kind (`inventory list domains`). */
   key?: string;
   kind?: InventoryKind;
   format?: InventoryFormat;
@@ -23,6 +23,31 @@ export interface InventoryCommandOptions {
   since?: string;
   status?: Status;
   out?: string;
+}
+
+/** Kinds `list` and `export` take, as `--kind` or as the word after the action; singular forms are accepted too. */
+export const LIST_KINDS = ['servers', 'domains', 'clients', 'dlp', 'alerts'] as const;
+const KIND_WORDS = new Map<string, InventoryKind>([
+  ['servers', 'servers'], ['server', 'servers'], ['domains', 'domains'], ['domain', 'domains'], ['clients', 'clients'], ['client', 'clients'],
+  ['dlp', 'dlp'], ['alerts', 'alerts'], ['alert', 'alerts'],
+]);
+
+/**
+ * The kind `list`/`export` lists: the positional word (`inventory list domains`) or `--kind`, default servers.
+ * An unknown word is a usage error rather than a silent server list; so is a word that contradicts `--kind`.
+ */
+export function resolveListKind(action: 'list' | 'export', word: string | undefined, kind: InventoryKind | undefined): InventoryKind {
+  if (word === undefined) return kind ?? 'servers';
+  const w = word.toLowerCase();
+  const named = KIND_WORDS.get(w);
+  if (!named) {
+    const runs = w === 'runs' || w === 'run' ? ' (for runs: inventory runs)' : '';
+    // Quoted when it holds spaces or control characters, so the error stays one readable line.
+    const shown = /^[\x21-\x7e]+$/.test(word) ? word : JSON.stringify(word);
+    throw new UsageError(`inventory ${action} ${shown}: not a kind; use one of ${LIST_KINDS.join(', ')}${runs}`);
+  }
+  if (kind && kind !== named) throw new UsageError(`inventory ${action} ${word} --kind ${kind}: two different kinds; give one`);
+  return named;
 }
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
@@ -193,12 +218,15 @@ function render(rows: Array<Record<string, unknown>>, kind: InventoryKind, forma
 
 export async function runInventory(o: InventoryCommandOptions, io: CliIO): Promise<number> {
   const filter: ListFilter = { since: o.since !== undefined ? parseSince(o.since) : undefined, status: o.status };
+  // Checked before the store is opened: a mistyped kind is reported as such, whatever the store.
+  if (o.action === 'runs' && o.key !== undefined) throw new UsageError(`inventory runs ${o.key}: runs takes no argument`);
+  const listKind = o.action === 'list' || o.action === 'export' ? resolveListKind(o.action, o.key, o.kind) : undefined;
   const store = Store.open(o.db, { mustExist: true });
   let text: string;
   try {
     const format = o.format ?? (o.action === 'export' ? 'json' : 'table');
     if (o.action === 'list' || o.action === 'runs') {
-      const kind = o.action === 'runs' ? 'runs' : (o.kind ?? 'servers');
+      const kind = o.action === 'runs' ? 'runs' : listKind!;
       text = render(records(store, kind, filter), kind, format);
     } else if (o.action === 'export') {
       if (format === 'json') {
@@ -210,8 +238,7 @@ export async function runInventory(o: InventoryCommandOptions, io: CliIO): Promi
       } else if (format === 'ndjson') {
         text = (['servers', 'domains', 'clients', 'dlp', 'alerts'] as const).map((k) => render(records(store, k, filter), k, 'ndjson')).join('');
       } else {
-        const kind = o.kind ?? 'servers';
-        text = render(records(store, kind, filter), kind, format);
+        text = render(records(store, listKind!, filter), listKind!, format);
       }
     } else {
       if (!o.key) throw new UsageError('inventory show needs a key: a server id, ip, ip:port, name or client ip');
