@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Anomalies } from '../core/anomalies.js';
+import { InPlaceFrame } from '../sources/pcap.js';
 import type { RawFrame } from '../sources/types.js';
 import { DECODE_ANOMALIES } from './anomalies.js';
 import { decodeFrame } from './decode-frame.js';
@@ -52,11 +53,20 @@ describe('Ethernet / IPv4 / TCP', () => {
     expect(out.fragment).toBe(false);
   });
 
-  it('gives views into the frame, not copies', () => {
+  it('gives the payload as a view into the frame, addresses in storage the packet owns', () => {
     const { out } = decode(1, frame);
+    expect(out.payloadLength).toBe(HTTP.length);
     expect(out.payload.buffer).toBe(frame.buffer);
-    expect(out.src.buffer).toBe(frame.buffer);
     expect(out.payload.byteOffset).toBe(frame.length - HTTP.length);
+    expect(out.src.buffer).not.toBe(frame.buffer);
+    expect(out.src).toBe(out.addrStore.src4);
+    expect(out.dst).toBe(out.addrStore.dst4);
+    // Overwriting the frame afterwards does not change the decoded addresses.
+    const copy = Uint8Array.from(frame);
+    const again = decode(1, copy).out;
+    copy.fill(0);
+    expect(formatIp(again.src)).toBe('192.168.1.10');
+    expect(formatIp(again.dst)).toBe('10.1.2.3');
   });
 
   it('skips SYN options by data offset', () => {
@@ -394,13 +404,59 @@ describe('property: never throws, views stay inside the frame', () => {
   function check(linkType: number, data: Uint8Array, origLen: number): void {
     const f = frameOf(linkType, data, origLen);
     decodeFrame(f, out, anomalies, 'fuzz');
-    for (const v of [out.payload, out.src, out.dst]) {
+    for (const v of [out.src, out.dst]) {
+      if (v.length !== 0) expect(v.buffer).toBe(out.addrStore.src4.buffer);
+    }
+    for (const v of [out.payload]) {
       if (v.length === 0) continue;
       expect(v.buffer).toBe(data.buffer);
       expect(v.byteOffset).toBeGreaterThanOrEqual(data.byteOffset);
       expect(v.byteOffset + v.length).toBeLessThanOrEqual(data.byteOffset + data.length);
     }
   }
+
+  it('a frame read in place (InPlaceFrame inside a larger buffer) decodes exactly as its data view does', () => {
+    const summary = (o: ReturnType<typeof newDecodedPacket>, ok: boolean) => ({
+      ok, ipVersion: o.ipVersion, src: [...o.src], dst: [...o.dst], ipProto: o.ipProto, fragment: o.fragment, l4: o.l4,
+      ports: [o.srcPort, o.dstPort], seq: o.seq, ack: o.ack, flags: o.tcpFlags, window: o.window, payload: [...o.payload],
+      truncated: o.truncated, vlan: [...o.vlan],
+    });
+    const inPlace = newDecodedPacket();
+    const plain = newDecodedPacket();
+    fc.assert(
+      fc.property(fc.constantFrom(...linkTypes), fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }), (lt, data, before, after) => {
+        const buf = new Uint8Array(before.length + data.length + after.length);
+        buf.set(before, 0);
+        buf.set(data, before.length);
+        buf.set(after, before.length + data.length);
+        const f = new InPlaceFrame();
+        f.index = 7;
+        f.ts = 1700000000.25;
+        f.linkType = lt;
+        f.place(buf, before.length, data.length);
+        f.origLen = data.length;
+        const a1 = new Anomalies();
+        const a2 = new Anomalies();
+        const ok1 = decodeFrame(f, inPlace, a1, 'fuzz');
+        const ok2 = decodeFrame(frameOf(lt, data), plain, a2, 'fuzz');
+        // The length is known before the (lazy) payload view exists, and agrees with it.
+        const len = inPlace.payloadLength;
+        expect(summary(inPlace, ok1)).toEqual(summary(plain, ok2));
+        expect(inPlace.payload.length).toBe(len);
+        expect(a1.summary()).toEqual(a2.summary());
+        // The payload never reaches past the frame into the bytes around it.
+        if (inPlace.payload.length > 0) {
+          expect(inPlace.payload.buffer).toBe(buf.buffer);
+          expect(inPlace.payload.byteOffset).toBeGreaterThanOrEqual(before.length);
+          expect(inPlace.payload.byteOffset + inPlace.payload.length).toBeLessThanOrEqual(before.length + data.length);
+        }
+        // `data` is still there for consumers that want it, as a view of the same bytes.
+        expect([...f.data]).toEqual([...data]);
+        expect({ ...f }).toEqual({ index: 7, ts: 1700000000.25, linkType: lt, interfaceId: 0, capLen: data.length, origLen: data.length });
+      }),
+      { numRuns: 2000 },
+    );
+  });
 
   it('on arbitrary bytes for every link type', () => {
     fc.assert(
@@ -433,5 +489,23 @@ describe('property: never throws, views stay inside the frame', () => {
       ),
       { numRuns: 5000 },
     );
+  });
+});
+
+describe('DecodedPacket payload', () => {
+  it('is made on first read and kept; an assigned view replaces it, length included', () => {
+    const out = newDecodedPacket();
+    const buf = Uint8Array.from([9, 9, 1, 2, 3, 9]);
+    out.setPayload(buf, 2, 5);
+    expect(out.payloadLength).toBe(3);
+    const v = out.payload;
+    expect([...v]).toEqual([1, 2, 3]);
+    expect(v.buffer).toBe(buf.buffer);
+    expect(out.payload).toBe(v);
+    const mine = Uint8Array.from([7, 7]);
+    out.payload = mine;
+    expect([out.payload, out.payloadLength]).toEqual([mine, 2]);
+    out.setPayload(buf, 4, 2); // an inverted range is empty, never negative
+    expect([out.payloadLength, out.payload.length]).toEqual([0, 0]);
   });
 });

@@ -1,6 +1,6 @@
 // One frame → the reused DecodedPacket: link header, VLAN tags, IPv4/IPv6, TCP/UDP.
-// Nothing is allocated per frame except the subarray views src/dst/payload; malformed input is
-// counted as a named anomaly (see ./anomalies.ts) and never thrown.
+// Nothing is allocated per frame: addresses are copied into the packet's own storage, and the payload view is
+// made only when a consumer reads it. Malformed input is counted as a named anomaly (see ./anomalies.ts), never thrown.
 import type { Anomalies } from '../core/anomalies.js';
 import type { RawFrame } from '../sources/types.js';
 import { type Cursor, type LayerContext, flag } from './bytes.js';
@@ -61,7 +61,7 @@ function reset(out: DecodedPacket, frame: RawFrame): void {
   out.frame = frame.index;
   out.ts = frame.ts;
   out.linkType = frame.linkType;
-  out.vlan.length = 0;
+  if (out.vlan.length !== 0) out.vlan.length = 0; // setting length is a runtime call even when it is 0
   out.ipVersion = 0;
   out.src = EMPTY;
   out.dst = EMPTY;
@@ -74,7 +74,7 @@ function reset(out: DecodedPacket, frame: RawFrame): void {
   out.ack = 0;
   out.tcpFlags = 0;
   out.window = 0;
-  out.payload = EMPTY;
+  out.setPayload(EMPTY, 0, 0);
   out.truncated = frame.capLen < frame.origLen;
 }
 
@@ -83,7 +83,7 @@ function verifyChecksum(b: Uint8Array, c: Cursor, proto: number): void {
   if (out.truncated || out.fragment) return;
   // UDP over IPv4 may leave the checksum out (0); over IPv6 it is mandatory.
   if (proto === 17 && out.ipVersion === 4 && b[c.off + 6] === 0 && b[c.off + 7] === 0) return;
-  const end = proto === 17 ? c.off + 8 + out.payload.length : c.end;
+  const end = proto === 17 ? c.off + 8 + out.payloadLength : c.end;
   if (!transportChecksumOk(b, c.off, end, out.src, out.dst, proto)) flag(ctx, proto === 6 ? 'tcp.bad_checksum' : 'udp.bad_checksum');
 }
 
@@ -97,10 +97,12 @@ export function decodeFrame(frame: RawFrame, out: DecodedPacket, anomalies: Anom
   ctx.out = out;
   ctx.anomalies = anomalies;
   ctx.file = file;
-  const b = frame.data;
+  // Read the frame in place when the reader offers it (no view per frame); else its data view.
+  const bytes = frame.bytes;
+  const b = bytes ?? frame.data;
   const c = cursor;
-  c.off = 0;
-  c.end = b.length;
+  c.off = bytes === undefined ? 0 : frame.offset!;
+  c.end = bytes === undefined ? b.length : c.off + frame.capLen;
   c.next = 0;
   if (out.truncated) flag(ctx, 'frame.truncated');
 
@@ -141,6 +143,6 @@ export function decodeFrame(frame: RawFrame, out: DecodedPacket, anomalies: Anom
     }
   }
   out.l4 = L4.Other;
-  out.payload = c.off <= c.end ? b.subarray(c.off, c.end) : EMPTY;
+  out.setPayload(b, c.off, c.end);
   return true;
 }

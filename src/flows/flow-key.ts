@@ -34,7 +34,8 @@ export function flowHash(pkt: DecodedPacket): number {
   h = Math.imul(h ^ pkt.ipProto, 0x01000193);
   const vlan = pkt.vlan;
   for (let i = 0; i < vlan.length; i++) h = Math.imul(h ^ vlan[i], 0x01000193);
-  return fmix(h);
+  // Signed 32-bit: a small integer to V8, so the Map lookup neither boxes the key nor hashes a double.
+  return fmix(h) | 0;
 }
 
 /** The bytes of a flow's identity, copied out of the first packet. `a` is the client, `b` the server. */

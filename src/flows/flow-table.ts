@@ -100,6 +100,11 @@ class FlowState {
   s2cIgnored = false;
   c2sBytes = 0;
   s2cBytes = 0;
+  /**
+   * Time of the last packet. Declared with a number (not as a constructor parameter, which emits a field that starts
+   * undefined): V8 then keeps it as a double field, and the store once per packet allocates nothing.
+   */
+  lastTs = 0;
   readonly c2s: TcpStream<FlowState> | null;
   readonly s2c: TcpStream<FlowState> | null;
 
@@ -107,8 +112,9 @@ class FlowState {
     readonly ref: FlowRef,
     readonly key: FlowKey,
     host: ReassemblyHost<FlowState> | null,
-    public lastTs: number,
+    lastTs: number,
   ) {
+    this.lastTs = lastTs;
     this.c2s = host ? new TcpStream(host, this) : null;
     this.s2c = host ? new TcpStream(host, this) : null;
   }
@@ -180,8 +186,8 @@ export class FlowTable implements ReassemblyHost<FlowState> {
           st = null;
         } else {
           this.touch(st);
-          if (pkt.payload.length > 0) {
-            this.counters.bytesSkipped += pkt.payload.length;
+          if (pkt.payloadLength > 0) {
+            this.counters.bytesSkipped += pkt.payloadLength;
             this.anomalies.add('flow.data_after_close', () => this.whereFlow(st!, pkt.frame));
           }
           return;
@@ -351,12 +357,12 @@ export class FlowTable implements ReassemblyHost<FlowState> {
       return;
     }
     const stream = dir === 'c2s' ? st.c2s! : st.s2c!;
-    stream.segment(pkt.seq, flags, pkt.payload, pkt.frame, pkt.ts);
+    stream.segment(pkt, flags);
     if (flags & TcpFlag.ACK && !st.closed) (dir === 'c2s' ? st.s2c! : st.c2s!).peerAck(pkt.ack, pkt.frame);
   }
 
   private udpDatagram(st: FlowState, dir: Dir, pkt: DecodedPacket): void {
-    const len = pkt.payload.length;
+    const len = pkt.payloadLength;
     const c2s = dir === 'c2s';
     if (c2s ? st.c2sIgnored : st.s2cIgnored) {
       this.counters.bytesSkipped += len;

@@ -4,10 +4,30 @@ import type { Message } from '../protocols/messages.js';
 const BODY_PREVIEW_BYTES = 4096;
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
+// The last whole second formatted, up to and including the '.': messages come in time order, so a Date and an
+// ISO string per message (a tenth of `decode`'s time) become one per second of capture.
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
+/** ISO 8601 UTC with microseconds: 2025-11-24T16:00:00.000028Z. */
 export function isoTime(ts: number): string {
-  const ms = Math.floor(ts * 1000);
-  const micros = Math.round((ts * 1e6) % 1000);
-  return new Date(ms).toISOString().replace('Z', `${String(micros).padStart(3, '0')}Z`);
+  // Whole microseconds first, so a fraction that rounds up carries into the millisecond and second.
+  const us = Math.round(ts * 1e6);
+  const second = Math.floor(us / 1e6);
+  const frac = us - second * 1e6;
+  if (second !== cachedSecond) {
+    const iso = new Date(second * 1000).toISOString(); // throws RangeError for NaN
+    cachedPrefix = iso.slice(0, iso.length - 4);
+    cachedSecond = second;
+  }
+  const ms = Math.floor(frac / 1000);
+  return `${cachedPrefix}${pad3(ms)}${pad3(frac - ms * 1000)}Z`;
+}
+
+function pad3(n: number): string {
+  if (n >= 100) return String(n);
+  if (n >= 10) return `0${n}`;
+  return n >= 0 ? `00${n}` : String(n).padStart(3, '0'); // negative only before 1970, kept as it was
 }
 
 function bodyText(body: Uint8Array): string {
@@ -57,4 +77,58 @@ export function messageToJson(msg: Message): Record<string, unknown> {
         params: msg.params, result: msg.result, error: msg.error, http: msg.http,
       };
   }
+}
+
+// --- `decode` lines built as strings: the same bytes as JSON.stringify({ file, ...messageToJson(msg) }), without
+// the three intermediate objects per message. Keys keep messageToJson's order; a value JSON.stringify turns into
+// undefined (undefined itself) leaves its key out, as it does inside an object.
+
+/** `,"key":value`, or nothing when the value is left out. */
+function field(key: string, v: unknown): string {
+  if (typeof v === 'string') return `,"${key}":${JSON.stringify(v)}`;
+  if (typeof v === 'number') return Number.isFinite(v) ? `,"${key}":${v}` : `,"${key}":null`;
+  const j = JSON.stringify(v);
+  return j === undefined ? '' : `,"${key}":${j}`;
+}
+
+/**
+ * One `decode` NDJSON line (without the newline) for a message; `fileJson` is JSON.stringify(file).
+ * Byte-identical to JSON.stringify({ file, ...messageToJson(msg) }) (tests check both on every fixture).
+ */
+export function messageToJsonLine(fileJson: string, msg: Message): string {
+  const f = msg.flow;
+  // isoTime's characters (digits, - : . T Z +) never need escaping.
+  let s = `{"file":${fileJson}${field('frame', msg.frame)},"ts":"${isoTime(msg.ts)}"${field('flow', f.id)}${field('proto', f.proto)}`;
+  s += `${field('client', `${f.client.ip}:${f.client.port}`)}${field('server', `${f.server.ip}:${f.server.port}`)}`;
+  s += `${field('dir', msg.dir)}${field('kind', msg.kind)}${f.vlan.length ? field('vlan', f.vlan) : ''}`;
+  switch (msg.kind) {
+    case 'http.request':
+      s += `${field('method', msg.method)}${field('target', msg.target)}${field('version', msg.version)}${field('headers', msg.headers)}`;
+      s += `${field('bodyLength', msg.bodyLength)}${msg.bodyTruncated ? field('bodyTruncated', msg.bodyTruncated) : ''}`;
+      if (msg.body.length) s += field('body', bodyText(msg.body));
+      break;
+    case 'http.response':
+      s += `${field('status', msg.status)}${field('reason', msg.reason)}${field('version', msg.version)}${field('headers', msg.headers)}`;
+      s += `${field('request', msg.request)}${field('bodyLength', msg.bodyLength)}${msg.bodyTruncated ? field('bodyTruncated', msg.bodyTruncated) : ''}`;
+      if (msg.body.length) s += field('body', bodyText(msg.body));
+      break;
+    case 'sse.event':
+      s += `${field('index', msg.index)}${field('event', msg.event)}${field('data', msg.data)}${field('id', msg.id)}${field('retry', msg.retry)}${field('request', msg.request)}`;
+      break;
+    case 'ws.text':
+      s += `${field('text', msg.text)}${field('request', msg.request)}`;
+      break;
+    case 'dns':
+      s += `${field('transport', msg.transport)}${field('id', msg.id)}${field('response', msg.response)}${field('rcode', msg.rcode)}`;
+      s += `${field('questions', msg.questions)}${field('answers', msg.answers)}`;
+      break;
+    case 'tls.client_hello':
+      s += `${field('version', msg.version)}${field('supportedVersions', msg.supportedVersions)}${field('sni', msg.sni)}${field('alpn', msg.alpn)}`;
+      break;
+    case 'jsonrpc':
+      s += `${field('carrier', msg.carrier)}${field('batchIndex', msg.batchIndex)}${field('type', msg.type)}${field('id', msg.id)}${field('method', msg.method)}`;
+      s += `${field('params', msg.params)}${field('result', msg.result)}${field('error', msg.error)}${field('http', msg.http)}`;
+      break;
+  }
+  return `${s}}`;
 }

@@ -25,6 +25,52 @@ const enum State {
   Stopped,
 }
 
+const EMPTY_BYTES = new Uint8Array(0);
+
+/**
+ * The one reused RawFrame of a file reader: frame bytes stay where they were read, and the `data` view is made on
+ * first use. The location is kept in private fields (reached through getters), so `{ ...frame }` copies exactly the
+ * fields a plain RawFrame has.
+ */
+export class InPlaceFrame implements RawFrame {
+  index = 0;
+  ts = 0;
+  linkType = 0;
+  interfaceId = 0;
+  capLen = 0;
+  origLen = 0;
+  #bytes: Uint8Array = EMPTY_BYTES;
+  #offset = 0;
+  #data: Uint8Array | null = null;
+
+  /** Point the frame at bytes[offset, offset + capLen) (sets capLen). */
+  place(bytes: Uint8Array, offset: number, capLen: number): void {
+    this.#bytes = bytes;
+    this.#offset = offset;
+    this.capLen = capLen;
+    this.#data = null;
+  }
+
+  get bytes(): Uint8Array {
+    return this.#bytes;
+  }
+
+  get offset(): number {
+    return this.#offset;
+  }
+
+  get data(): Uint8Array {
+    if (this.#data === null) this.#data = this.#bytes.subarray(this.#offset, this.#offset + this.capLen);
+    return this.#data;
+  }
+
+  /** A caller may still assign `data` (as with a plain RawFrame): it then is the frame's bytes. */
+  set data(view: Uint8Array) {
+    this.place(view, 0, view.length);
+    this.#data = view;
+  }
+}
+
 export type PcapMagicInfo = { littleEndian: boolean; nanoseconds: boolean; modified: boolean };
 
 /** Recognise the first 4 bytes of a classic pcap file; null if they are not a pcap magic. */
@@ -53,9 +99,7 @@ export class PcapParser implements RecordParser {
   private firstSec = -1;
   /** The file's magic as read in its own byte order: seen again where a record should start = `cat a.pcap b.pcap`. */
   private magicWord = 0;
-  private readonly frame: RawFrame = {
-    index: 0, ts: 0, linkType: 0, interfaceId: 0, capLen: 0, origLen: 0, data: new Uint8Array(0),
-  };
+  private readonly frame = new InPlaceFrame();
 
   constructor(
     private readonly onFrame: (frame: RawFrame) => void,
@@ -173,9 +217,8 @@ export class PcapParser implements RecordParser {
     f.index = ++this.frames;
     f.ts = sec + frac / this.fracPerSec;
     f.linkType = this.linkType;
-    f.capLen = inclLen;
+    f.place(b, off + h, inclLen); // no view made unless a consumer reads f.data
     f.origLen = origLen < inclLen ? inclLen : origLen;
-    f.data = b.subarray(off + h, off + h + inclLen);
     this.onFrame(f);
     return h + inclLen;
   }

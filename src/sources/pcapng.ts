@@ -7,6 +7,7 @@ import type { Anomalies } from '../core/anomalies.js';
 import { LIMITS } from '../config/limits.js';
 import type { RecordParser } from './capture-file.js';
 import type { RawFrame } from './types.js';
+import { InPlaceFrame } from './pcap.js';
 
 export const BlockType = {
   SHB: 0x0a0d0d0a,
@@ -70,9 +71,7 @@ export class PcapngParser implements RecordParser {
   private ifSnapLen: number[] = [];
   private ifUnitsPerSec: number[] = [];
   private ifOffsetSec: number[] = [];
-  private readonly frame: RawFrame = {
-    index: 0, ts: 0, linkType: 0, interfaceId: 0, capLen: 0, origLen: 0, data: new Uint8Array(0),
-  };
+  private readonly frame = new InPlaceFrame();
 
   constructor(
     private readonly onFrame: (frame: RawFrame) => void,
@@ -310,9 +309,8 @@ export class PcapngParser implements RecordParser {
     f.ts = ts;
     f.linkType = this.ifLinkType[ifId];
     f.interfaceId = ifId;
-    f.capLen = capLen;
+    f.place(b, at, capLen); // no view made unless a consumer reads f.data
     f.origLen = origLen < capLen ? capLen : origLen;
-    f.data = b.subarray(at, at + capLen);
     this.lastTs = ts;
     this.onFrame(f);
   }

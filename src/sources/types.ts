@@ -17,6 +17,12 @@ export interface RawFrame {
   capLen: number;
   origLen: number;
   data: Uint8Array;
+  /**
+   * Optional, for the decoder: `data`'s bytes in place, as bytes[offset, offset + capLen). File readers set these and
+   * build `data` only when something asks for it, which spares one view object per frame. Same lifetime as `data`.
+   */
+  readonly bytes?: Uint8Array;
+  readonly offset?: number;
 }
 
 export type CaptureFormat = 'pcap' | 'pcapng';

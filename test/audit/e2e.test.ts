@@ -11,7 +11,6 @@ import type { ScanReport } from '../../src/report/model.js';
 import { main } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/cli/config.js';
 import type { CliIO } from '../../src/cli/io.js';
-// @ts-expect-error plain ESM module shared with the fixture makers
 import { FAKE } from '../../fixtures/audit/planted.mjs';
 
 const FX = (n: string) => join('fixtures/audit', n);

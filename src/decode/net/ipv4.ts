@@ -39,8 +39,12 @@ export function decodeIpv4(b: Uint8Array, c: Cursor, ctx: LayerContext): IpResul
   }
 
   out.ipVersion = 4;
-  out.src = b.subarray(off + 12, off + 16);
-  out.dst = b.subarray(off + 16, off + 20);
+  const src = out.addrStore.src4;
+  const dst = out.addrStore.dst4;
+  src[0] = b[off + 12]; src[1] = b[off + 13]; src[2] = b[off + 14]; src[3] = b[off + 15];
+  dst[0] = b[off + 16]; dst[1] = b[off + 17]; dst[2] = b[off + 18]; dst[3] = b[off + 19];
+  out.src = src;
+  out.dst = dst;
   out.ipProto = b[off + 9];
 
   if (hlen > avail) {

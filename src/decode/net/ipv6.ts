@@ -28,8 +28,14 @@ export function decodeIpv6(b: Uint8Array, c: Cursor, ctx: LayerContext): IpResul
   const payloadLen = u16be(b, off + 4);
   let next = b[off + 6];
   out.ipVersion = 6;
-  out.src = b.subarray(off + 8, off + 24);
-  out.dst = b.subarray(off + 24, off + 40);
+  const src = out.addrStore.src6;
+  const dst = out.addrStore.dst6;
+  for (let i = 0; i < 16; i++) {
+    src[i] = b[off + 8 + i];
+    dst[i] = b[off + 24 + i];
+  }
+  out.src = src;
+  out.dst = dst;
 
   if (payloadLen === 0 && next !== NO_NEXT_HEADER) {
     // A jumbogram (RFC 2675) or a TSO/GSO frame captured before segmentation: use the bytes present.

@@ -33,6 +33,6 @@ export function decodeTcp(b: Uint8Array, c: Cursor, ctx: LayerContext): boolean 
     out.l4 = L4.None;
     return false;
   }
-  out.payload = b.subarray(off + hlen, c.end);
+  out.setPayload(b, off + hlen, c.end);
   return true;
 }

@@ -27,6 +27,6 @@ export function decodeUdp(b: Uint8Array, c: Cursor, ctx: LayerContext): boolean 
   out.l4 = L4.Udp;
   out.srcPort = u16be(b, off);
   out.dstPort = u16be(b, off + 2);
-  out.payload = b.subarray(off + UDP_HEADER_LEN, end);
+  out.setPayload(b, off + UDP_HEADER_LEN, end);
   return true;
 }

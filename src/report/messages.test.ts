@@ -1,0 +1,82 @@
+// The string-built `decode` line must be byte-identical to JSON.stringify of messageToJson's object, on every
+// message of every fixture capture, and isoTime's per-second cache must not change any timestamp.
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { collectMessages } from '../pipeline/capture.js';
+import type { Message } from '../protocols/messages.js';
+import { isoTime, messageToJson, messageToJsonLine } from './messages.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+const captures = ['fixtures/pcap', 'fixtures/sample', 'fixtures/audit'].flatMap((dir) =>
+  readdirSync(join(ROOT, dir)).filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => join(dir, f)),
+);
+
+function reference(file: string, msg: Message): string {
+  return JSON.stringify({ file, ...messageToJson(msg) });
+}
+
+/** The timestamp format without the cache: one Date per call, from whole microseconds. */
+function isoTimeUncached(ts: number): string {
+  const us = Math.round(ts * 1e6);
+  const ms = Math.floor(us / 1000);
+  const micros = us - ms * 1000;
+  return new Date(ms).toISOString().replace('Z', `${String(micros).padStart(3, '0')}Z`);
+}
+
+const kindsSeen = new Set<string>();
+
+describe('messageToJsonLine', () => {
+  it('finds fixtures to compare on', () => {
+    expect(captures.length).toBeGreaterThan(20);
+  });
+
+  it.each(captures)('%s: every line equals JSON.stringify({ file, ...messageToJson })', async (path) => {
+    const msgs = await collectMessages(join(ROOT, path));
+    for (const msg of msgs) {
+      kindsSeen.add(msg.kind);
+      expect(messageToJsonLine(JSON.stringify(path), msg)).toBe(reference(path, msg));
+    }
+  }, 30_000);
+
+  it('the fixtures covered every message kind', () => {
+    expect([...kindsSeen].sort()).toEqual(['dns', 'http.request', 'http.response', 'jsonrpc', 'sse.event', 'tls.client_hello', 'ws.text']);
+  });
+
+  it('leaves out undefined values, writes null for non-finite numbers and keeps odd values as JSON does', () => {
+    const flow = {
+      id: 3, proto: 'tcp' as const, client: { ip: '10.0.0.1', port: 5 }, server: { ip: '::1', port: 80 }, vlan: [7, 8],
+      rolesBy: 'handshake' as const, firstFrame: 1, firstTs: 0,
+    };
+    const odd: Message[] = [
+      { kind: 'jsonrpc', flow, dir: 'c2s', frame: 9, ts: 1.5, carrier: 'sse', type: 'request', id: null, method: 'm\u2028"x"',
+        params: { a: [1, undefined, () => 1], b: undefined, c: new Date(0), d: Number.NaN } },
+      { kind: 'sse.event', flow, dir: 's2c', frame: Number.NaN, ts: 1e9 + 0.9999996, index: Number.POSITIVE_INFINITY, event: 'message',
+        data: '\u0000\ud800', retry: -0 },
+      { kind: 'http.request', flow, dir: 'c2s', frame: 1, ts: 0, method: 'GET', target: '/', version: 'HTTP/1.1', headers: [['a', 'b']],
+        body: new TextEncoder().encode('{"x":"\u00e9"}'), bodyLength: 12, bodyTruncated: true },
+      { kind: 'tls.client_hello', flow: { ...flow, vlan: [] }, dir: 'c2s', frame: 2, ts: 3, version: 771, supportedVersions: [772], alpn: [] },
+    ];
+    for (const msg of odd) expect(messageToJsonLine('"f"', msg)).toBe(reference('f', msg));
+  });
+});
+
+describe('isoTime', () => {
+  it('matches one-Date-per-call formatting, in and out of time order', () => {
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: -1e10, max: 4.2e9, noNaN: true }), { minLength: 1, maxLength: 20 }), (tss) => {
+        for (const ts of tss) {
+          expect(isoTime(ts)).toBe(isoTimeUncached(ts));
+          expect(isoTime(ts + 0.000001)).toBe(isoTimeUncached(ts + 0.000001));
+        }
+      }),
+      { numRuns: 500 },
+    );
+    expect(isoTime(1763999999.9999996)).toBe(isoTimeUncached(1763999999.9999996));
+    expect(() => isoTime(Number.NaN)).toThrow(RangeError);
+    // A sub-millisecond part that rounds up carries into the millisecond (and second).
+    expect(isoTime(1795599793 + 123999700e-9)).toBe('2026-11-25T09:43:13.124000Z');
+    expect(isoTime(1795599793.9999996)).toBe('2026-11-25T09:43:14.000000Z');
+  });
+});
