@@ -10,6 +10,7 @@ import type { Anomalies } from '../core/anomalies.js';
 import { LIMITS } from '../config/limits.js';
 import type { RecordParser } from './capture-file.js';
 import type { RawFrame } from './types.js';
+import { u32be, u32le } from '../decode/bytes.js';
 
 const GLOBAL_HEADER_LEN = 24;
 /** How far a resync may scan before the rest of the file is given up (`pcap.resync_failed`). */
@@ -108,9 +109,7 @@ export class PcapParser implements RecordParser {
   ) {}
 
   private u32(b: Uint8Array, i: number): number {
-    return this.le
-      ? (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0
-      : ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+    return this.le ? u32le(b, i) : u32be(b, i);
   }
 
   private anomaly(name: string, detail?: string): void {

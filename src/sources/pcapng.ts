@@ -8,6 +8,7 @@ import { LIMITS } from '../config/limits.js';
 import type { RecordParser } from './capture-file.js';
 import type { RawFrame } from './types.js';
 import { InPlaceFrame } from './pcap.js';
+import { u16be, u16le, u32be, u32le } from '../decode/bytes.js';
 
 export const BlockType = {
   SHB: 0x0a0d0d0a,
@@ -80,13 +81,11 @@ export class PcapngParser implements RecordParser {
   ) {}
 
   private u32(b: Uint8Array, i: number): number {
-    return this.le
-      ? (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0
-      : ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+    return this.le ? u32le(b, i) : u32be(b, i);
   }
 
   private u16(b: Uint8Array, i: number): number {
-    return this.le ? b[i] | (b[i + 1] << 8) : (b[i] << 8) | b[i + 1];
+    return this.le ? u16le(b, i) : u16be(b, i);
   }
 
   private anomaly(name: string, detail?: string): void {
