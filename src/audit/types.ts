@@ -123,7 +123,7 @@ export interface AlertsConfig {
   resourceEnumeration?: { windowSeconds?: number; maxDistinct?: number };
   largeResult?: { maxBytes?: number };
   manyServers?: { windowSeconds?: number; maxDistinct?: number };
-  /** Servers first seen today: needs a baseline file of servers seen before (updated when `update` is true). */
+  /** Servers first seen today, against a baseline: this file of servers seen before (updated when `update` is true), else the inventory of `--db`. */
   newServer?: { baseline?: string; update?: boolean };
 }
 

@@ -12,7 +12,7 @@ import { summarize, type InputSummary, type ScanReport } from '../report/model.j
 import { runCaptureSource } from './capture.js';
 import { openCapture } from '../sources/capture-file.js';
 import { VERSION } from '../version.js';
-import { AuditCollector } from '../audit/index.js';
+import { AuditCollector, type KnownServers } from '../audit/index.js';
 import type { AlertsConfig, DlpConfig } from '../audit/types.js';
 
 export interface ScanOptions {
@@ -35,6 +35,9 @@ export interface ScanOptions {
   audit?: boolean;
   /** Incremental log import: resume each file where the inventory store's cursor says (store/import.ts). */
   logResume?: LogResume;
+  /** Servers seen before, for the "first seen today" alert (the inventory store with --db); a configured
+   * `alerts.newServer.baseline` file wins over it. */
+  known?: KnownServers;
 }
 
 export interface AnalyzeInputs {
@@ -47,7 +50,8 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
   const approved = options.approved ? loadApproved(options.approved) : undefined;
   const detector = new Detector(set, { approved });
   const anomalies = new Anomalies();
-  const audit = options.audit === false ? undefined : new AuditCollector({ dlp: options.dlp, alerts: options.alerts, anomalies, limits: options.limits });
+  const known = options.alerts?.newServer?.baseline ? undefined : options.known;
+  const audit = options.audit === false ? undefined : new AuditCollector({ dlp: options.dlp, alerts: options.alerts, known, anomalies, limits: options.limits });
   const summaries: InputSummary[] = [];
   const stats: Record<string, number> = {};
   const bump = (k: string, n: number) => { stats[k] = (stats[k] ?? 0) + n; };

@@ -16,6 +16,7 @@ import { VERSION } from '../version.js';
 import { StoreCursors, type CursorChange } from './cursor.js';
 import { Store } from './db.js';
 import { mergeFindings } from './inventory.js';
+import { StoreKnownServers } from './known-servers.js';
 
 export interface StoreImportOptions {
   db: string;
@@ -51,7 +52,7 @@ export async function importIntoStore(o: StoreImportOptions): Promise<StoreImpor
       const cursors = new StoreCursors(store.db);
       let report: ScanReport;
       try {
-        report = await analyze({ logs: o.logs }, { ...o.scan, logResume: cursors });
+        report = await analyze({ logs: o.logs }, { ...o.scan, logResume: cursors, known: o.scan.known ?? new StoreKnownServers(store.db) });
       } catch (e) {
         store.rollback();
         throw e;

@@ -20,6 +20,7 @@ import type { ScanReport } from '../report/model.js';
 import { VERSION } from '../version.js';
 import { Store } from './db.js';
 import { mergeFindings } from './inventory.js';
+import { StoreKnownServers } from './known-servers.js';
 
 export interface StoreScanOptions {
   db: string;
@@ -91,7 +92,8 @@ export async function scanIntoStore(o: StoreScanOptions): Promise<StoreScanResul
       const toRead = files.filter((f) => f.read).map((f) => f.file);
       let report: ScanReport;
       try {
-        report = await analyze({ captures: toRead }, o.scan);
+        // The inventory is the baseline of the new-server alert (a configured baseline file wins: pipeline/scan.ts).
+        report = await analyze({ captures: toRead }, { ...o.scan, known: o.scan.known ?? new StoreKnownServers(store.db) });
       } catch (e) {
         store.rollback();
         throw e;

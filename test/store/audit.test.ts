@@ -73,7 +73,10 @@ describe('inventory: data-loss hits and behaviour alerts', () => {
     const db = join(dir, 'inv.db');
     const run = await scan(db, [SECRETS, BURST]);
     const withDlp = run.report.findings.filter((f) => f.dlp?.length);
-    const withAlerts = run.report.findings.filter((f) => f.alerts?.length);
+    // The store is the new-server baseline (known-servers.ts): empty, so each server also carries new_server.
+    const isNew = (a: BehaviourAlert) => a.kind === 'new_server';
+    expect(run.report.findings.map((f) => (f.alerts ?? []).filter(isNew).length)).toEqual([1, 1]);
+    const withAlerts = run.report.findings.filter((f) => f.alerts?.some((a) => !isNew(a)));
     expect(withDlp.length).toBe(1);
     expect(withAlerts.length).toBe(1);
     expect(withDlp[0].id).not.toBe(withAlerts[0].id);
@@ -89,7 +92,8 @@ describe('inventory: data-loss hits and behaviour alerts', () => {
 
       const alerts = listAlerts(store.db);
       const carried = withAlerts[0].alerts!;
-      expect(alerts.map((a) => a.kind).sort()).toEqual(carried.map((a) => a.kind).sort());
+      expect(alerts.map((a) => a.kind).sort()).toEqual(run.report.findings.flatMap((f) => f.alerts ?? []).map((a) => a.kind).sort());
+      expect(alerts.filter((a) => a.serverId === withAlerts[0].id).map((a) => a.kind).sort()).toEqual(carried.map((a) => a.kind).sort());
       const burst = alerts.find((a) => a.kind === 'tool_call_burst')!;
       const src = carried.find((a) => a.kind === 'tool_call_burst')!;
       expect([burst.serverId, burst.client, burst.subject, burst.value, burst.threshold, burst.windowSeconds, burst.count])
@@ -100,7 +104,7 @@ describe('inventory: data-loss hits and behaviour alerts', () => {
       const servers = listServers(store.db);
       const s1 = servers.find((s) => s.id === withDlp[0].id)!;
       const s2 = servers.find((s) => s.id === withAlerts[0].id)!;
-      expect([s1.dlp, s1.alerts]).toEqual([expectedHits(run.report.findings).get(s1.id)!.size, 0]);
+      expect([s1.dlp, s1.alerts]).toEqual([expectedHits(run.report.findings).get(s1.id)!.size, 1]);
       expect([s2.dlp, s2.alerts]).toEqual([0, carried.length]);
 
       // show: by server endpoint and by client
