@@ -276,7 +276,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
         code = await (await commands.signatures()).runSignatures(a.action as 'list' | 'validate' | 'test', { signatures: list(a.signatures), format: a.format }, io);
       },
     )
-    .demandCommand(1, 'Name a command: decode, scan, import, audit, rules or signatures')
+    .demandCommand(1, 'Name a command: decode, scan, import, audit, rules, capture, inventory or signatures (see --help)')
     .strict()
     .recommendCommands()
     .completion('completion', 'Print a bash/zsh completion script')
