@@ -3,24 +3,18 @@
 // so a re-scan of the same file (under any name) adds nothing. The new captures are analysed together and
 // their findings, hits and alerts merged with the run and the hashes in ONE write transaction.
 //
-// Concurrency follows import.ts: read optimistically, then under BEGIN IMMEDIATE check that no other run
-// committed meanwhile (generation); if one did, redo the work holding the write lock.
+// Concurrency as for imports (store/run.ts): a run that raced another one is redone under the write lock.
 // A capture still being written changes its hash between runs and would be read whole again: give the
 // store rotated, closed files (tcpdump -G / -C), not the one being written.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { resolve } from 'node:path';
-import { LIMITS } from '../config/limits.js';
 import type { Finding } from '../detect/finding.js';
 import { analyze, type ScanOptions } from '../pipeline/scan.js';
 import type { ScanReport } from '../report/model.js';
-import { VERSION } from '../version.js';
-import { Store } from './db.js';
-import { mergeFindings } from './inventory.js';
 import { StoreKnownServers } from './known-servers.js';
+import { runInStore } from './run.js';
 
 export interface StoreScanOptions {
   db: string;
@@ -59,9 +53,6 @@ export async function fileSha256(path: string): Promise<{ hash: string; size: nu
   return { hash: h.digest('hex'), size };
 }
 
-/** Test hook, shared with import.ts: stall (ms) after reading, before the commit transaction. */
-const STALL_AFTER_READ = Number(process.env.SHADOWTAP_TEST_STALL_AFTER_READ_MS ?? 0);
-
 export async function scanIntoStore(o: StoreScanOptions): Promise<StoreScanResult> {
   for (const f of o.captures) {
     if (f === '-') throw new Error('scan --db needs capture files: stdin has no content hash to remember');
@@ -72,13 +63,12 @@ export async function scanIntoStore(o: StoreScanOptions): Promise<StoreScanResul
   const hashed: Array<{ file: string; hash: string; size: number }> = [];
   for (const file of o.captures) hashed.push({ file, ...(await fileSha256(file)) });
 
-  const store = Store.open(o.db);
-  const startedAt = Date.now() / 1000;
-  try {
-    for (let attempt = 1; ; attempt++) {
-      const locked = attempt > LIMITS.storeOptimisticAttempts;
-      if (locked) store.begin();
-      const generation = store.generation();
+  const run = await runInStore<CaptureSeen[]>({
+    db: o.db,
+    kind: 'scan',
+    inputs: o.captures,
+    onNote: o.onNote,
+    read: async (store) => {
       const known = store.db.prepare('SELECT run_id FROM captures WHERE hash = ?');
       const files: CaptureSeen[] = [];
       const firstOf = new Map<string, string>();
@@ -90,52 +80,18 @@ export async function scanIntoStore(o: StoreScanOptions): Promise<StoreScanResul
         else { firstOf.set(h.hash, h.file); files.push({ file: h.file, hash: h.hash, size: h.size, read: true }); }
       }
       const toRead = files.filter((f) => f.read).map((f) => f.file);
-      let report: ScanReport;
-      try {
-        // The inventory is the baseline of the new-server alert (a configured baseline file wins: pipeline/scan.ts).
-        report = await analyze({ captures: toRead }, { ...o.scan, known: o.scan.known ?? new StoreKnownServers(store.db) });
-      } catch (e) {
-        store.rollback();
-        throw e;
+      // The inventory is the baseline of the new-server alert (a configured baseline file wins: pipeline/scan.ts).
+      const report = await analyze({ captures: toRead }, { ...o.scan, known: o.scan.known ?? new StoreKnownServers(store.db) });
+      return { report, state: files };
+    },
+    remember: (store, runId, report, files) => {
+      const remember = store.db.prepare('INSERT INTO captures (hash, size, path, frames, run_id) VALUES (?, ?, ?, ?, ?)');
+      for (const f of files) {
+        if (!f.read) continue;
+        const input = report.inputs.find((i) => i.file === f.file);
+        remember.run(f.hash, f.size, resolve(f.file), input?.records ?? 0, runId);
       }
-      if (!locked) {
-        if (STALL_AFTER_READ > 0) { o.onNote?.('store: stalling after read (test)\n'); await sleep(STALL_AFTER_READ); }
-        store.begin();
-        if (store.generation() !== generation) {
-          store.rollback();
-          o.onNote?.('store: another run committed meanwhile; scanning again under the write lock\n');
-          continue;
-        }
-      }
-      try {
-        const bytes = report.inputs.reduce((t, i) => t + i.bytes, 0);
-        const frames = report.inputs.reduce((t, i) => t + i.records, 0);
-        const observations = report.inputs.reduce((t, i) => t + i.observations, 0);
-        const runId = Number(store.db.prepare(`INSERT INTO runs (started_at, finished_at, tool_version, host, pid, inputs, files, bytes, lines,
-          observations, findings, new_findings, new_shadow, attempts, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, ?, 'scan')`).run(
-          startedAt, Date.now() / 1000, VERSION, hostname(), process.pid, JSON.stringify(o.captures), toRead.length, bytes, frames, observations,
-          report.findings.length, attempt,
-        ).lastInsertRowid);
-        const remember = store.db.prepare('INSERT INTO captures (hash, size, path, frames, run_id) VALUES (?, ?, ?, ?, ?)');
-        for (const f of files) {
-          if (!f.read) continue;
-          const input = report.inputs.find((i) => i.file === f.file);
-          remember.run(f.hash, f.size, resolve(f.file), input?.records ?? 0, runId);
-        }
-        const { newIds } = mergeFindings(store.db, runId, report.findings, report.audit);
-        const newFindings = report.findings.filter((f) => newIds.has(f.id));
-        store.db.prepare('UPDATE runs SET new_findings = ?, new_shadow = ? WHERE id = ?').run(
-          newFindings.length, newFindings.filter((f) => !f.approved).length, runId,
-        );
-        store.bumpGeneration();
-        store.commit();
-        return { runId, report, newFindings, files, attempts: attempt };
-      } catch (e) {
-        store.rollback();
-        throw e;
-      }
-    }
-  } finally {
-    store.close();
-  }
+    },
+  });
+  return { runId: run.runId, report: run.report, newFindings: run.newFindings, files: run.state, attempts: run.attempts };
 }
