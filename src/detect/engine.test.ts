@@ -58,6 +58,20 @@ function streamableSession(d: Detector, srv = SRV): void {
 }
 
 describe('Detector', () => {
+  it('counts names it cannot keep instead of dropping them silently', () => {
+    const anomalies = new Anomalies();
+    const d = new Detector(set, { anomalies, limits: { detectMaxNames: 2 } });
+    for (const host of ['a.corp.example', 'b.corp.example', 'c.corp.example', 'd.corp.example']) {
+      d.add(obs('http.request', {
+        'http.request.method': 'POST', 'http.request.path': '/mcp', 'http.request.host': host,
+        'http.request.header.mcp-protocol-version': '2025-06-18', 'http.request.header_names': ['mcp-protocol-version'],
+      }, SRV, 7));
+    }
+    const f = d.findings().find((x) => x.subject.ip === SRV.ip)!;
+    expect(f.subject.names).toHaveLength(2);
+    expect(anomalies.count('detect.names_cap_hit')).toBe(2);
+  });
+
   it('keeps flow contexts per capture file (flow ids restart in each file)', () => {
     const d = new Detector(set);
     // File a.pcap, flow 1: a plain HTTP request carrying a Host name; no MCP.

@@ -75,8 +75,10 @@ function obj(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
-function addCapped<T>(set: Set<T>, v: T, cap: number): void {
+/** Add to a capped set; what does not fit is counted under `anomaly` when a counter is given (never silent). */
+function addCapped<T>(set: Set<T>, v: T, cap: number, anomalies?: Anomalies, anomaly = 'detect.list_cap_hit'): void {
   if (set.size < cap || set.has(v)) set.add(v);
+  else anomalies?.add(anomaly);
 }
 
 function bump(map: Map<string, number>, k: string, cap: number, anomalies: Anomalies | undefined): void {
@@ -172,7 +174,7 @@ export class Detector {
         names = new Set();
         this.dnsNames.set(a, names);
       }
-      addCapped(names, name, this.limits.detectMaxNames);
+      addCapped(names, name, this.limits.detectMaxNames, this.anomalies, 'detect.names_cap_hit');
     }
   }
 
@@ -276,7 +278,7 @@ export class Detector {
         s.addresses ??= new Set();
         for (const a of addrs) {
           if (typeof a !== 'string') continue;
-          addCapped(s.addresses, a, this.limits.detectMaxNames);
+          addCapped(s.addresses, a, this.limits.detectMaxNames, this.anomalies, 'detect.addresses_cap_hit');
           this.flaggedAddresses.add(a);
         }
       }
@@ -293,8 +295,8 @@ export class Detector {
     if (s.ip !== undefined) {
       const host = str(f['http.request.host']) ?? ctx?.host;
       const sni = str(f['tls.sni']) ?? ctx?.sni;
-      if (host !== undefined && host !== s.ip) addCapped(s.names, host, cap);
-      if (sni !== undefined) addCapped(s.names, sni, cap);
+      if (host !== undefined && host !== s.ip) addCapped(s.names, host, cap, this.anomalies, 'detect.names_cap_hit');
+      if (sni !== undefined) addCapped(s.names, sni, cap, this.anomalies, 'detect.names_cap_hit');
     }
 
     // Client: the querying host for DNS, the flow's client otherwise.
@@ -311,7 +313,7 @@ export class Detector {
     if (obs.kind === 'jsonrpc') this.noteJsonRpc(s, f);
     const path = str(f['http.request.path']);
     // OAuth discovery paths are evidence, not the endpoint MCP is served on.
-    if (path !== undefined && (matched || obs.kind === 'jsonrpc') && !path.startsWith('/.well-known/')) addCapped(s.paths, path, cap);
+    if (path !== undefined && (matched || obs.kind === 'jsonrpc') && !path.startsWith('/.well-known/')) addCapped(s.paths, path, cap, this.anomalies, 'detect.paths_cap_hit');
     const pv = str(f['http.request.header.mcp-protocol-version']);
     if (pv !== undefined && s.server.protocolVersion === undefined) s.server.protocolVersion = pv;
   }

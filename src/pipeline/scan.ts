@@ -48,8 +48,8 @@ export interface AnalyzeInputs {
 export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}): Promise<ScanReport> {
   const set = await loadSignatures(options.signatures ?? []);
   const approved = options.approved ? loadApproved(options.approved) : undefined;
-  const detector = new Detector(set, { approved });
   const anomalies = new Anomalies();
+  const detector = new Detector(set, { approved, anomalies, limits: options.limits });
   const known = options.alerts?.newServer?.baseline ? undefined : options.known;
   const audit = options.audit === false ? undefined : new AuditCollector({ dlp: options.dlp, alerts: options.alerts, known, anomalies, limits: options.limits });
   const summaries: InputSummary[] = [];
@@ -72,7 +72,7 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
       limits: options.limits,
       strict: options.strict,
       onFlowStart: (flow) => add(observeFlow(flow, where)),
-      onMessage: (msg) => { for (const o of observeMessage(msg, where)) add(o); audit?.add(msg); },
+      onMessage: (msg) => { for (const o of observeMessage(msg, where, anomalies)) add(o); audit?.add(msg); },
       onProgress: options.onProgress && ((p) => options.onProgress!({ file: p.file, bytes: p.bytes, totalBytes, records: p.frames })),
     });
     summaries.push({ file, kind: 'capture', format: run.format, bytes: run.bytes, records: run.frames, observations: observed });

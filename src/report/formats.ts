@@ -82,7 +82,16 @@ function formatCsv(findings: Finding[]): string {
     };
     return CSV_COLUMNS.map((c) => (c === 'dlp' ? dlpCell(f) : c === 'alerts' ? alertCell(f) : cell(r[c])));
   });
-  return stringify(rows, { header: true, columns: CSV_COLUMNS });
+  // Names and tool names come from captures: a cell starting with = + - @ must not run as a spreadsheet formula.
+  return stringify(rows, { header: true, columns: CSV_COLUMNS, escape_formulas: true });
+}
+
+/**
+ * Capture text made safe for a terminal: control characters (C0, DEL, C1) and bidi controls become `\uXXXX`,
+ * so a hostile name can neither break a table row nor send escape sequences to the terminal.
+ */
+export function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 const COLORS = { high: '\x1b[31m', medium: '\x1b[33m', low: '\x1b[36m', dim: '\x1b[2m', reset: '\x1b[0m', bold: '\x1b[1m' };
@@ -117,7 +126,7 @@ function formatTable(report: ScanReport, color: boolean): string {
     const clients = f.clients.map((c) => (c.name ? `${c.ip} (${c.name})` : c.ip));
     const ev = f.signals[0]?.evidence[0];
     const where = ev ? (ev.source.frame !== undefined ? `frame ${ev.source.frame}` : `line ${ev.source.line}`) : '';
-    return [
+    const row = [
       f.approved ? 'approved' : 'SHADOW',
       f.confidence,
       server,
@@ -128,6 +137,7 @@ function formatTable(report: ScanReport, color: boolean): string {
       topCounts(f.tools, 3) || '-',
       where,
     ];
+    return row.map(printable);
   });
   const widths = header.map((h, i) => Math.min(48, Math.max(h.length, ...rows.map((r) => r[i].length))));
   const cut = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
@@ -140,7 +150,10 @@ function formatTable(report: ScanReport, color: boolean): string {
   const audit = auditLines(report);
   if (audit.length) {
     lines.push('');
-    for (const [sev, text] of audit) lines.push(sev === 'high' || sev === 'critical' ? paint('high', text) : text);
+    for (const [sev, raw] of audit) {
+      const text = printable(raw);
+      lines.push(sev === 'high' || sev === 'critical' ? paint('high', text) : text);
+    }
   }
   const s = report.summary;
   lines.push('');
