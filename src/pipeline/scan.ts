@@ -1,5 +1,4 @@
 // Captures and logs → observations → one detector → one report.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Anomalies } from '../core/anomalies.js';
 import type { Limits } from '../config/limits.js';
 import { Detector } from '../detect/engine.js';
@@ -11,6 +10,7 @@ import { importLogs, type LogResume } from '../sources/logs/index.js';
 import { summarize, type InputSummary, type ScanReport } from '../report/model.js';
 import { runCaptureSource } from './capture.js';
 import { openCapture } from '../sources/capture-file.js';
+import { plainFileSize } from '../sources/sniff.js';
 import { VERSION } from '../version.js';
 import { AuditCollector, type KnownServers } from '../audit/index.js';
 import type { AlertsConfig, DlpConfig } from '../audit/types.js';
@@ -116,22 +116,4 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
 /** Captures only (the accuracy tests and `shadowtap scan`). */
 export function scanFiles(paths: string[], options: ScanOptions = {}): Promise<ScanReport> {
   return analyze({ captures: paths }, options);
-}
-
-/** Size of a capture file for an ETA; unknown for stdin and gzip (the bytes read are the decompressed ones). */
-function plainFileSize(file: string): number | undefined {
-  if (file === '-') return undefined;
-  try {
-    const fd = openSync(file, 'r');
-    try {
-      const head = Buffer.alloc(2);
-      readSync(fd, head, 0, 2, 0);
-      if (head[0] === 0x1f && head[1] === 0x8b) return undefined;
-      return fstatSync(fd).size;
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    return undefined;
-  }
 }

@@ -1,4 +1,5 @@
 // Is this input a capture or a log? Decided by its first bytes (after gzip), never by its name.
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { sniffCaptureFormat } from './capture-file.js';
@@ -19,5 +20,23 @@ export async function sniffInputKind(path: string): Promise<'capture' | 'log'> {
     return sniffCaptureFormat(head) ? 'capture' : 'log';
   } finally {
     await fh.close();
+  }
+}
+
+/** Size of a capture file for an ETA; unknown for stdin and gzip (the bytes read are the decompressed ones). */
+export function plainFileSize(file: string): number | undefined {
+  if (file === '-') return undefined;
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const head = Buffer.alloc(2);
+      readSync(fd, head, 0, 2, 0);
+      if (head[0] === 0x1f && head[1] === 0x8b) return undefined;
+      return fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
   }
 }

@@ -4,6 +4,8 @@ import { runCapture } from '../../pipeline/capture.js';
 import { messageToJsonLine } from '../../report/messages.js';
 import type { CliIO } from '../io.js';
 import { EXIT } from '../io.js';
+import { Progress } from '../progress.js';
+import { plainFileSize } from '../../sources/sniff.js';
 
 export interface DecodeOptions {
   files: string[];
@@ -17,6 +19,8 @@ export async function runDecode(opts: DecodeOptions, io: CliIO): Promise<number>
   const kinds = opts.kinds?.length ? new Set(opts.kinds) : undefined;
   for (const file of opts.files) {
     const anomalies = new Anomalies();
+    const progress = new Progress(io, opts.quiet);
+    const totalBytes = io.isTTY ? plainFileSize(file) : undefined;
     // Lines are joined into one string and written in ~64 KiB pieces: one write per line costs more than the JSON.
     const fileJson = JSON.stringify(file);
     let buffered = '';
@@ -27,6 +31,7 @@ export async function runDecode(opts: DecodeOptions, io: CliIO): Promise<number>
     const stats = await runCapture(file, {
       anomalies,
       strict: opts.strict,
+      onProgress: io.isTTY && !opts.quiet ? (p) => progress.update({ file: p.file, bytes: p.bytes, totalBytes, records: p.frames }) : undefined,
       onMessage: (msg) => {
         if (kinds && !kinds.has(msg.kind)) return;
         buffered += `${messageToJsonLine(fileJson, msg)}\n`;
@@ -34,6 +39,7 @@ export async function runDecode(opts: DecodeOptions, io: CliIO): Promise<number>
       },
     });
     flush();
+    progress.done();
     if (!opts.quiet) {
       const summary = {
         file,
