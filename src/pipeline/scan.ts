@@ -24,6 +24,8 @@ export interface ScanOptions {
   logFormat?: string;
   /** Column mapping for generic CSV logs. */
   logMap?: string;
+  /** Files inside log directories that are read as captures instead. */
+  logExclude?: ReadonlySet<string>;
   limits?: Partial<Limits>;
   strict?: boolean;
   onProgress?(p: { file: string; bytes: number; totalBytes?: number; records: number }): void;
@@ -87,6 +89,7 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
     const result = await importLogs(inputs.logs, {
       format: options.logFormat,
       map: options.logMap,
+      exclude: options.logExclude,
       anomalies,
       onObservation: add,
       resume: options.logResume,

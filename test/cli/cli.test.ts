@@ -106,6 +106,15 @@ describe('shadowtap CLI', () => {
     expect(JSON.parse(r.stdout).inputs[0]).toMatchObject({ file: '-', format: 'dnsmasq' });
   });
 
+  it('scan sorts a directory by content: captures to the capture reader, logs to the importers', () => {
+    const r = run(['scan', join(ROOT, 'fixtures', 'logs', 'suricata'), '--format', 'json', '--quiet', '--fail-on', 'none']);
+    expect(r.code).toBe(0);
+    const inputs = JSON.parse(r.stdout).inputs as Array<{ file: string; kind: string; format: string }>;
+    expect(inputs.find((i) => i.file.endsWith('source.pcap'))).toMatchObject({ kind: 'capture', format: 'pcap' });
+    expect(inputs.find((i) => i.file.endsWith('eve.json'))).toMatchObject({ kind: 'log', format: 'suricata' });
+    expect(inputs.some((i) => i.file.endsWith('source.pcap') && i.kind === 'log')).toBe(false);
+  });
+
   it('honours --fail-on', () => {
     expect(run(['scan', MCP, '--fail-on', 'none']).code).toBe(0);
     expect(run(['scan', MCP, '--fail-on', 'high']).code).toBe(1);

@@ -1,10 +1,11 @@
 // `shadowtap scan` and `shadowtap import`: inputs → findings → a report, and an exit code a scheduler can use.
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import type { Confidence } from '../../detect/finding.js';
 import { analyze, type ScanOptions } from '../../pipeline/scan.js';
 import { formatReport, type ReportFormat } from '../../report/formats.js';
 import { findingRules } from '../../report/html.js';
 import type { ScanReport } from '../../report/model.js';
+import { expandInputs } from '../../sources/logs/index.js';
 import { sniffInputKind } from '../../sources/sniff.js';
 import { EXIT, UsageError, type CliIO } from '../io.js';
 import type { AlertsConfig, DlpConfig } from '../../audit/types.js';
@@ -39,10 +40,27 @@ export interface ScanCommandOptions {
 export async function runScan(opts: ScanCommandOptions, io: CliIO): Promise<number> {
   const captures: string[] = [];
   const logs: string[] = [];
+  // `scan` sorts its inputs by their bytes: captures to the capture reader, anything else to the log importers. In a
+  // directory, captures are taken out and the rest is imported (unrecognised files are counted there, as for import).
+  const takenAsCaptures = new Set<string>();
   for (const file of opts.files) {
     if (file === '-') (opts.mode === 'scan' ? captures : logs).push(file);
     else if (opts.mode === 'import') logs.push(file);
-    else (await isDirectoryOrLog(file)) ? logs.push(file) : captures.push(file);
+    else {
+      const st = await stat(file).catch(() => undefined);
+      if (!st) captures.push(file); // the capture reader says the file is missing
+      else if (!st.isDirectory()) ((await sniffInputKind(file)) === 'log' ? logs : captures).push(file);
+      else {
+        let other = false;
+        for (const f of await expandInputs([file])) {
+          if ((await sniffInputKind(f.path)) === 'capture') {
+            captures.push(f.path);
+            takenAsCaptures.add(f.path);
+          } else other = true;
+        }
+        if (other) logs.push(file);
+      }
+    }
   }
   const progress = new Progress(io, opts.quiet);
   const scanOptions: ScanOptions = {
@@ -50,6 +68,7 @@ export async function runScan(opts: ScanCommandOptions, io: CliIO): Promise<numb
     approved: opts.approved,
     logFormat: opts.logFormat,
     logMap: opts.map,
+    logExclude: takenAsCaptures,
     onProgress: (p) => progress.update(p),
     dlp: opts.dlp,
     alerts: opts.alerts,
@@ -114,14 +133,6 @@ export function verboseSummary(report: ScanReport): string {
   }
   for (const [k, v] of Object.entries(report.stats)) lines.push(`shadowtap: stat ${k} ${v}`);
   return lines.length ? `${lines.join('\n')}\n` : '';
-}
-
-async function isDirectoryOrLog(file: string): Promise<boolean> {
-  const { stat } = await import('node:fs/promises');
-  const st = await stat(file).catch(() => undefined);
-  if (!st) return false; // let the capture reader report the missing file
-  if (st.isDirectory()) return true;
-  return (await sniffInputKind(file)) === 'log';
 }
 
 export function filterReport(report: ScanReport, min: Confidence): ScanReport {

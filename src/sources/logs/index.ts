@@ -142,6 +142,8 @@ export interface ImportLogsOptions {
    * In this mode a plain file's last line without a newline is left for the next run (it may still be written).
    */
   resume?: LogResume;
+  /** Files found in directories or globs that another reader takes (captures in a directory given to `scan`). */
+  exclude?: ReadonlySet<string>;
 }
 
 /** Non-blank lines looked at to detect a file's format. */
@@ -173,7 +175,8 @@ export async function importLogs(inputs: string[], options: ImportLogsOptions): 
     forced = findFormat(formatId);
     if (!forced) throw new LogFormatError(`unknown log format "${formatId}" (known: ${LOG_FORMATS.map((f) => f.id).join(', ')})`);
   }
-  const files = await expandInputs(inputs);
+  const exclude = options.exclude;
+  const files = (await expandInputs(inputs)).filter((f) => !(exclude && f.fromDir && exclude.has(f.path)));
   const stats: LogImportStats = { files: [], lines: 0, observations: 0, badLines: 0 };
   const add = (s: LogFileStats) => {
     stats.files.push(s);
