@@ -19,7 +19,8 @@ import {
 } from './tcp/reassembler.js';
 import type { Dir, FlowEndReason, FlowEvents, FlowRef, StreamChunk } from './types.js';
 
-export interface FlowStats {
+/** The table's counters; the byte, gap and overlap counts are the reassembler's (ReassemblyCounters). */
+export interface FlowStats extends ReassemblyCounters {
   /** Packets given to `packet()`. */
   packets: number;
   /** Packets that were not TCP/UDP over IP (ARP, ICMP, ...). */
@@ -41,15 +42,6 @@ export interface FlowStats {
   /** Directions that a consumer asked to ignore. */
   directionsIgnored: number;
   datagrams: number;
-  /** TCP and UDP payload bytes handed to consumers. */
-  bytesDelivered: number;
-  /** Bytes seen but not handed on (ignored, past depth, after FIN or close). */
-  bytesSkipped: number;
-  bytesRetransmitted: number;
-  /** Holes given up on (delivered as `gapBefore`) and their bytes. */
-  gaps: number;
-  gapBytes: number;
-  overlapConflicts: number;
   /** Out-of-order bytes buffered now, and the most at once. */
   oooBytesBuffered: number;
   oooBytesPeak: number;

@@ -2,7 +2,7 @@
 // space-separated; default v2 order unless the file starts with a header naming the fields
 // (S3 delivery, custom formats v3-v8). `-` = not applicable; NODATA/SKIPDATA records carry no flow.
 import type { FieldValue } from '../../detect/observation.js';
-import { connFields, endpoint, ipProtoName, makeObservation, parseAnyTime, parseIp, parsePort, put, verdict } from './common.js';
+import { connFields, endpoint, ipProtoName, makeObservation, parseAnyTime, parseAddressPair, parsePort, put, verdict } from './common.js';
 import type { LogFormat } from './types.js';
 
 const FORMAT = 'aws-vpc';
@@ -49,12 +49,9 @@ export const awsVpc: LogFormat = {
         // pkt-srcaddr/pkt-dstaddr are the packet's own addresses (NAT, load balancers); prefer them.
         const srcRaw = get('pkt-srcaddr') ?? get('srcaddr');
         const dstRaw = get('pkt-dstaddr') ?? get('dstaddr');
-        const src = parseIp(srcRaw);
-        const dst = parseIp(dstRaw);
-        if (!src || !dst) {
-          ctx.anomalies.add('log.bad_address', { file: ctx.file, line: lineNo });
-          return [];
-        }
+        const addrs = parseAddressPair(srcRaw, dstRaw, ctx, lineNo, true);
+        if (!addrs) return [];
+        const { src, dst } = addrs;
         const sport = parsePort(get('srcport'));
         const dport = parsePort(get('dstport'));
         const f: Record<string, FieldValue> = connFields(ipProtoName(get('protocol')), src, sport, dst, dport);

@@ -3,7 +3,7 @@
 // `Datetime` is RFC 3339 or Unix s/ms/ns depending on the job's timestamp option.
 import type { FieldValue, Observation } from '../../detect/observation.js';
 import {
-  connFields, endpoint, makeObservation, normHost, normName, parseAnyTime, parseIp, parseJsonObject,
+  connFields, endpoint, makeObservation, normHost, normName, parseAnyTime, parseAddressPair, parseIp, parseJsonObject,
   parsePort, put, qtypeName, rcodeName, setUri, str, num, verdict,
 } from './common.js';
 import type { LogFormat } from './types.js';
@@ -52,12 +52,9 @@ export const cloudflare: LogFormat = {
         }
         const srcRaw = str(o.SrcIP ?? o.SourceIP ?? o.ClientIP);
         const dstRaw = str(o.DstIP ?? o.DestinationIP);
-        const src = parseIp(srcRaw);
-        const dst = parseIp(dstRaw);
-        if ((srcRaw && !src) || (dstRaw && !dst)) {
-          ctx.anomalies.add('log.bad_address', { file: ctx.file, line: lineNo });
-          return [];
-        }
+        const addrs = parseAddressPair(srcRaw, dstRaw, ctx, lineNo, false);
+        if (!addrs) return [];
+        const { src, dst } = addrs;
         const sport = parsePort(o.SrcPort ?? o.SourcePort);
         const dport = parsePort(o.DstPort ?? o.DestinationPort);
         const format = `cloudflare.${ds}`;

@@ -26,6 +26,25 @@ export function parseIp(text: string | undefined | null): string | undefined {
   return undefined;
 }
 
+/**
+ * Source and destination addresses of a record. A bad one is counted as `log.bad_address` at this line and the
+ * record yields nothing (undefined). `required`: both must be there; otherwise an absent one is simply unknown.
+ */
+export function parseAddressPair(
+  srcRaw: string | undefined,
+  dstRaw: string | undefined,
+  ctx: LogParserContext,
+  lineNo: number,
+  required: boolean,
+): { src?: string; dst?: string } | undefined {
+  const src = parseIp(srcRaw);
+  const dst = parseIp(dstRaw);
+  const bad = required ? !src || !dst : (!!srcRaw && !src) || (!!dstRaw && !dst);
+  if (!bad) return { src, dst };
+  ctx.anomalies.add('log.bad_address', { file: ctx.file, line: lineNo });
+  return undefined;
+}
+
 function ipv6Bytes(s: string): Uint8Array | undefined {
   let head = s;
   let tail = '';

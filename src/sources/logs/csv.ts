@@ -4,7 +4,7 @@
 // Never auto-detected: chosen by --format csv, or by giving --map.
 import type { FieldValue, Observation } from '../../detect/observation.js';
 import {
-  endpoint, ipProtoName, makeObservation, normHost, normName, parseAnyTime, parseIp, parsePort, put, setUri, splitCsv, verdict,
+  endpoint, ipProtoName, makeObservation, normHost, normName, parseAnyTime, parseAddressPair, parseIp, parsePort, put, setUri, splitCsv, verdict,
 } from './common.js';
 import type { LogFormat } from './types.js';
 
@@ -84,12 +84,9 @@ export const csv: LogFormat = {
         } else ts = ctx.refTime;
         const srcRaw = get('conn.src_ip');
         const dstRaw = get('conn.dst_ip');
-        const src = parseIp(srcRaw);
-        const dst = parseIp(dstRaw);
-        if ((srcRaw && !src) || (dstRaw && !dst)) {
-          ctx.anomalies.add('log.bad_address', { file: ctx.file, line: lineNo });
-          return [];
-        }
+        const addrs = parseAddressPair(srcRaw, dstRaw, ctx, lineNo, false);
+        if (!addrs) return [];
+        const { src, dst } = addrs;
         const sport = parsePort(get('conn.src_port'));
         const dport = parsePort(get('conn.dst_port'));
         const byKind = new Map<Observation['kind'], Record<string, FieldValue>>();

@@ -5,7 +5,7 @@
 //   IPv6: ipversion=6,class,flowlabel,hoplimit,protoname,protonum,length,src,dst
 // then TCP/UDP: srcport,dstport,datalen,...
 import type { FieldValue } from '../../detect/observation.js';
-import { connFields, endpoint, ipProtoName, makeObservation, parseIp, parsePort, put, splitSyslog, verdict } from './common.js';
+import { connFields, endpoint, ipProtoName, makeObservation, parseAddressPair, parsePort, put, splitSyslog, verdict } from './common.js';
 import type { LogFormat } from './types.js';
 
 const FORMAT = 'filterlog';
@@ -46,12 +46,9 @@ export const filterlog: LogFormat = {
           protoNum = c[15]; protoName = c[16]; srcRaw = c[18]; dstRaw = c[19]; next = 20;
         }
         if (srcRaw === undefined || dstRaw === undefined) return undefined;
-        const src = parseIp(srcRaw);
-        const dst = parseIp(dstRaw);
-        if (!src || !dst) {
-          ctx.anomalies.add('log.bad_address', { file: ctx.file, line: lineNo });
-          return [];
-        }
+        const addrs = parseAddressPair(srcRaw, dstRaw, ctx, lineNo, true);
+        if (!addrs) return [];
+        const { src, dst } = addrs;
         const proto = (protoName || ipProtoName(protoNum) || '').toLowerCase() || undefined;
         let sport: number | undefined;
         let dport: number | undefined;

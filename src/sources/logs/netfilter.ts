@@ -2,7 +2,7 @@
 // bare (dmesg), or behind a syslog RFC 3164/5424 or journal short-iso prefix.
 // The rule's log prefix is kept as log.rule; a DROP/REJECT/ACCEPT word in it becomes conn.action.
 import type { FieldValue } from '../../detect/observation.js';
-import { connFields, endpoint, makeObservation, parseIp, parsePort, put, splitSyslog, verdict } from './common.js';
+import { connFields, endpoint, makeObservation, parseAddressPair, parsePort, put, splitSyslog, verdict } from './common.js';
 import type { LogFormat } from './types.js';
 
 const FORMAT = 'netfilter';
@@ -35,12 +35,9 @@ export const netfilter: LogFormat = {
         const srcRaw = kv.get('SRC');
         const dstRaw = kv.get('DST');
         if (srcRaw === undefined || dstRaw === undefined) return undefined;
-        const src = parseIp(srcRaw);
-        const dst = parseIp(dstRaw);
-        if (!src || !dst) {
-          ctx.anomalies.add('log.bad_address', { file: ctx.file, line: lineNo });
-          return [];
-        }
+        const addrs = parseAddressPair(srcRaw, dstRaw, ctx, lineNo, true);
+        if (!addrs) return [];
+        const { src, dst } = addrs;
         const proto = kv.get('PROTO')?.toLowerCase();
         const sport = parsePort(kv.get('SPT'));
         const dport = parsePort(kv.get('DPT'));
