@@ -286,6 +286,12 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     })
     .exitProcess(false);
 
+  // yargs renders the whole help text each time a command's handler starts (cached in case the handler fails):
+  // ~10 ms of every run, and our handlers report their own errors. Help is still rendered when asked for.
+  const usage = (parser as unknown as { getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } } })
+    .getInternalMethods?.().getUsageInstance?.();
+  if (usage?.cacheHelpMessage) usage.cacheHelpMessage = () => {};
+
   try {
     await parser.parseAsync();
     return code;

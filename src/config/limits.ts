@@ -27,6 +27,11 @@ export const LIMITS = {
   httpMaxHeaders: 200,
   /** Body bytes kept for inspection, after decoding: `http.body_truncated`. */
   httpBodyInspectBytes: 1024 * 1024,
+  /**
+   * A body that is only counted (a type no signature reads, or past httpBodyInspectBytes) with at least this many
+   * bytes still to come is skipped by the flow table instead of delivered packet by packet (0: never skip).
+   */
+  httpBodySkipMinBytes: 16 * 1024,
   /** Compressed body bytes fed to a decoder (zip-bomb guard): `http.decompress_cap_hit`. */
   httpDecompressedMaxBytes: 4 * 1024 * 1024,
   /** Requests waiting for their response on one flow: `http.too_many_pending`. */

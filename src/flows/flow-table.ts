@@ -140,7 +140,7 @@ export class FlowTable implements ReassemblyHost<FlowState> {
     readonly limits: Limits,
     private readonly file: string,
   ) {
-    this.chunk = { flow: null as unknown as FlowRef, dir: 'c2s', offset: 0, data: new Uint8Array(0), gapBefore: 0, frame: 0, ts: 0 };
+    this.chunk = { flow: null as unknown as FlowRef, dir: 'c2s', offset: 0, data: new Uint8Array(0), gapBefore: 0, skipped: 0, frame: 0, ts: 0 };
   }
 
   /**
@@ -216,6 +216,16 @@ export class FlowTable implements ReassemblyHost<FlowState> {
     this.s.directionsIgnored++;
   }
 
+  /**
+   * The consumer needs no bytes of this TCP direction before stream offset `end`: count them, and tell it how many
+   * with the next chunk (StreamChunk.skipped) instead of handing them on packet by packet.
+   */
+  skip(flow: FlowRef, dir: Dir, end: number): void {
+    const st = this.byId.get(flow.id);
+    if (st === undefined || st.ref !== flow || st.closed || st.c2s === null) return;
+    (dir === 'c2s' ? st.c2s : st.s2c!).skipUntil(end);
+  }
+
   /** End of input: deliver what is buffered (holes as gaps), then end every open flow with 'eof', in id order. */
   flushAll(): void {
     const all = [...this.byId.values()];
@@ -246,13 +256,16 @@ export class FlowTable implements ReassemblyHost<FlowState> {
 
   // --- ReassemblyHost ---
 
-  deliver(stream: TcpStream<FlowState>, data: Uint8Array, offset: number, gapBefore: number, frame: number, ts: number): void {
+  deliver(
+    stream: TcpStream<FlowState>, data: Uint8Array, offset: number, gapBefore: number, frame: number, ts: number, skipped: number,
+  ): void {
     const c = this.chunk;
     c.flow = stream.owner.ref;
     c.dir = stream === stream.owner.c2s ? 'c2s' : 's2c';
     c.offset = offset;
     c.data = data;
     c.gapBefore = gapBefore;
+    c.skipped = skipped;
     c.frame = frame;
     c.ts = ts;
     this.events.onChunk(c);

@@ -24,7 +24,8 @@ export interface FlowRef {
 
 /**
  * In-order bytes of one direction of a TCP flow. `data` is a view valid only during the call.
- * `gapBefore` > 0 means that many bytes were lost (capture loss, capped buffer) just before `data`.
+ * `gapBefore` > 0 means that many bytes were lost (capture loss, capped buffer) just before `data`;
+ * `skipped` > 0, that many bytes the consumer asked to skip (FlowTable.skip) came before those.
  */
 export interface StreamChunk {
   flow: FlowRef;
@@ -33,6 +34,8 @@ export interface StreamChunk {
   offset: number;
   data: Uint8Array;
   gapBefore: number;
+  /** Absent: 0. */
+  skipped?: number;
   /** Frame that carried the first byte of `data`, and its time. */
   frame: number;
   ts: number;

@@ -6,7 +6,7 @@ import type { CaptureFormat, CaptureSource, RawFrame } from '../sources/types.js
 import { decodeFrame } from '../decode/decode-frame.js';
 import { newDecodedPacket } from '../decode/packet.js';
 import { FlowTable } from '../flows/flow-table.js';
-import type { FlowRef } from '../flows/types.js';
+import type { Dir, FlowRef } from '../flows/types.js';
 import { Dispatcher } from '../protocols/dispatcher.js';
 import type { Message } from '../protocols/messages.js';
 
@@ -51,27 +51,14 @@ export async function runCaptureSource(
   options: CaptureRunOptions,
 ): Promise<CaptureRunStats> {
   const limits = makeLimits(options.limits);
-  const ctx = { anomalies, limits, file: source.name, strict: options.strict };
   let messages = 0;
-  const sink = (msg: Message): void => {
-    messages++;
-    options.onMessage(msg);
-  };
-  let flows: FlowTable | undefined;
-  const dispatcher = new Dispatcher(sink, ctx, { ignore: (flow, dir) => flows!.ignore(flow, dir) }, { strict: options.strict });
-  flows = new FlowTable(
-    {
-      onFlowStart: (flow) => options.onFlowStart?.(flow),
-      onChunk: (chunk) => dispatcher.onChunk(chunk),
-      onStreamEnd: (flow, dir, reason) => dispatcher.onStreamEnd?.(flow, dir, reason),
-      onDatagram: (flow, dir, data, frame, ts) => dispatcher.onDatagram(flow, dir, data, frame, ts),
-      onFlowEnd: (flow, reason) => dispatcher.onFlowEnd?.(flow, reason),
+  const { table, dispatcher } = packetPipeline(anomalies, limits, source.name, {
+    ...options,
+    onMessage: (msg) => {
+      messages++;
+      options.onMessage(msg);
     },
-    anomalies,
-    limits,
-    source.name,
-  );
-  const table = flows;
+  });
   const pkt = newDecodedPacket();
   let ipFrames = 0;
   let bytesSeen = 0;
@@ -99,6 +86,35 @@ export async function runCaptureSource(
     flows: { ...flowStats },
     protocols: dispatcher.protocolCounts(),
   };
+}
+
+/**
+ * Decoded packets in, messages out: the flow table and the dispatcher wired together (the parsers' ignore and skip
+ * requests go back to the table). Feed `table.packet()`, end with `table.flushAll()`.
+ */
+export function packetPipeline(
+  anomalies: Anomalies,
+  limits: Limits,
+  file: string,
+  options: Pick<CaptureRunOptions, 'onMessage' | 'onFlowStart' | 'strict'>,
+): { table: FlowTable; dispatcher: Dispatcher } {
+  const ctx = { anomalies, limits, file, strict: options.strict };
+  let flows: FlowTable | undefined;
+  const control = { ignore: (flow: FlowRef, dir: Dir) => flows!.ignore(flow, dir), skip: (flow: FlowRef, dir: Dir, end: number) => flows!.skip(flow, dir, end) };
+  const dispatcher = new Dispatcher(options.onMessage, ctx, control, { strict: options.strict });
+  flows = new FlowTable(
+    {
+      onFlowStart: (flow) => options.onFlowStart?.(flow),
+      onChunk: (chunk) => dispatcher.onChunk(chunk),
+      onStreamEnd: (flow, dir, reason) => dispatcher.onStreamEnd?.(flow, dir, reason),
+      onDatagram: (flow, dir, data, frame, ts) => dispatcher.onDatagram(flow, dir, data, frame, ts),
+      onFlowEnd: (flow, reason) => dispatcher.onFlowEnd?.(flow, reason),
+    },
+    anomalies,
+    limits,
+    file,
+  );
+  return { table: flows, dispatcher };
 }
 
 /** Every message of a capture, in pipeline order (tests and small files only: it keeps them all). */

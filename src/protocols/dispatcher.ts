@@ -16,6 +16,8 @@ export type StreamProtocol = 'http' | 'tls' | 'dns' | 'ndjson' | 'lsp' | 'unknow
 export interface FlowControl {
   /** Stop delivering this direction's bytes: nothing more will be inspected. */
   ignore(flow: FlowRef, dir: Dir): void;
+  /** Count, do not deliver, this direction's bytes up to stream offset `end` (FlowTable.skip). */
+  skip?(flow: FlowRef, dir: Dir, end: number): void;
 }
 
 export interface DispatcherOptions {
@@ -27,6 +29,8 @@ export interface DispatcherOptions {
 interface DirParser {
   feed(chunk: StreamChunk): FeedStatus | 'done';
   end(): void;
+  /** After a feed: how many bytes after the chunk the parser does not need to see (0: all needed). */
+  skippable?(): number;
 }
 
 /** One undecided chunk, kept as a range of the direction's sniff buffer. */
@@ -301,7 +305,7 @@ export class Dispatcher implements FlowEvents {
           fs.http = session;
         }
         const session = fs.http;
-        ds.parser = { feed: (c) => session.feed(c), end: () => session.end(dir) };
+        ds.parser = { feed: (c) => session.feed(c), end: () => session.end(dir), skippable: () => session.skippable(dir) };
         return;
       }
       case 'tls': {
@@ -367,7 +371,10 @@ export class Dispatcher implements FlowEvents {
         return;
       }
     }
-    if (r === 'error') {
+    if (r === 'ok') {
+      const n = parser.skippable?.() ?? 0;
+      if (n > 0 && !ds.off) this.control.skip?.(fs.flow, dir, chunk.offset + chunk.data.length + n);
+    } else if (r === 'error') {
       this.ignore(fs, dir);
     } else if (r === 'done') {
       // ClientHello seen: the rest of the flow is encrypted. (A server's hello only ends its own

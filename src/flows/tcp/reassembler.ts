@@ -4,10 +4,14 @@
 // that never wraps). A segment is placed by its signed 32-bit distance to `nextSeq`, so wraparound at 2^32 needs no
 // special case. In-order data with nothing buffered is handed on as a view of the packet; only data that arrives
 // ahead of a hole is copied into `segs`, and every byte there is capped (per direction, per hole, across the table).
+// A consumer that needs no bytes up to some offset (the rest of an HTTP body of a type nobody reads) asks to skip
+// them: they are counted and handed on as a number with the next chunk, one call instead of one per packet.
 import type { Limits } from '../../config/limits.js';
 import type { Anomalies, Location } from '../../core/anomalies.js';
 import { TcpFlag, type DecodedPacket } from '../../decode/packet.js';
 import { MAX_SEQ_AHEAD, seqAdd, seqDiff } from './seq.js';
+
+const EMPTY = new Uint8Array(0);
 
 /** Out-of-order bytes buffered across every stream of one table (for `maxOutOfOrderBytesTotal`). */
 export interface ReassemblyMemory {
@@ -40,8 +44,11 @@ export interface ReassemblyHost<T> {
   readonly anomalies: Anomalies;
   readonly memory: ReassemblyMemory;
   readonly counters: ReassemblyCounters;
-  /** In-order bytes at stream `offset`, `gapBefore` lost bytes just before. `data` is valid only during the call. */
-  deliver(stream: TcpStream<T>, data: Uint8Array, offset: number, gapBefore: number, frame: number, ts: number): void;
+  /**
+   * In-order bytes at stream `offset`, `gapBefore` lost bytes just before, and before those `skipped` bytes the
+   * consumer asked to skip (skipUntil). `data` is valid only during the call.
+   */
+  deliver(stream: TcpStream<T>, data: Uint8Array, offset: number, gapBefore: number, frame: number, ts: number, skipped: number): void;
   /** The FIN was reached in sequence: nothing more will come in this direction. */
   finished(stream: TcpStream<T>): void;
   /** Anomaly location for this stream (called only when an example is kept). */
@@ -76,6 +83,12 @@ export class TcpStream<T> {
   /** Bytes held in `segs`. */
   buffered = 0;
   private segs: Piece[] = [];
+  /** skipUntil(): bytes before stream offset `skipEnd` are counted into `skipped`, not handed on; 0 = off. */
+  private skipEnd = 0;
+  private skipped = 0;
+  /** Frame and time of the last skipped bytes (for a chunk that only reports them). */
+  private skipFrame = 0;
+  private skipTs = 0;
 
   constructor(
     private readonly host: ReassemblyHost<T>,
@@ -160,8 +173,12 @@ export class TcpStream<T> {
       } else if (this.ignored) {
         this.skipTo(Math.max(startAbs, this.offset), endAbs);
       } else if (startAbs <= this.offset) {
-        const payload = pkt.payload;
-        this.inOrder(len === payload.length ? payload : payload.subarray(0, len), startAbs, frame, ts);
+        if (this.skipEnd > 0 && this.segs.length === 0 && endAbs < this.skipEnd) {
+          this.countSkipped(endAbs - this.offset, frame, ts); // not even a view of the payload
+        } else {
+          const payload = pkt.payload;
+          this.inOrder(len === payload.length ? payload : payload.subarray(0, len), startAbs, frame, ts);
+        }
       } else {
         this.outOfOrder(pkt.payload, startAbs, len, frame, ts);
         this.enforceCaps(frame);
@@ -193,6 +210,7 @@ export class TcpStream<T> {
   /** End of the stream's life (FIN/RST of the flow, idle, eviction, end of input): deliver every piece, holes as gaps. */
   flush(frame: number): void {
     if (this.finished) return;
+    this.reportSkipped();
     if (this.segs.length > 0 && !this.ignored) this.anomaly('reassembly.hole_at_end', frame);
     while (this.segs.length > 0 && !this.ignored) this.skipHole(undefined, frame);
     this.release();
@@ -200,10 +218,23 @@ export class TcpStream<T> {
     this.checkFin();
   }
 
+  /**
+   * The consumer needs none of the bytes before stream offset `end` (a body it only counts): they are counted as
+   * they come and handed on as a number, `skipped`, with the next chunk, which comes when the bytes reach `end`,
+   * or earlier when a gap, the FIN or the end of the flow comes first. Within the stream depth only.
+   */
+  skipUntil(end: number): void {
+    if (this.ignored || this.finished) return;
+    const until = Math.min(end, this.host.limits.streamDepthBytes);
+    if (until > this.offset && until > this.skipEnd) this.skipEnd = until;
+  }
+
   /** Stop buffering and delivering this direction; later bytes are only counted. */
   ignore(): void {
     if (this.ignored) return;
     this.ignored = true;
+    this.skipEnd = 0;
+    this.skipped = 0;
     for (const p of this.segs) this.host.counters.bytesSkipped += p.end - p.off;
     this.release();
   }
@@ -211,6 +242,8 @@ export class TcpStream<T> {
   /** The flow is over: drop buffers and take no more segments. */
   close(): void {
     this.finished = true;
+    this.skipEnd = 0;
+    this.skipped = 0;
     this.release();
   }
 
@@ -322,16 +355,35 @@ export class TcpStream<T> {
   private emit(data: Uint8Array, gap: number, frame: number, ts: number): void {
     const c = this.host.counters;
     if (gap > 0) {
+      // A hole inside the skipped bytes: the consumer learns of the bytes before it first, as if they had come.
+      if (this.skipEnd > 0) this.reportSkipped();
       c.gaps++;
       c.gapBytes += gap;
+    } else if (this.skipEnd > 0 && this.offset + data.length < this.skipEnd) {
+      this.countSkipped(data.length, frame, ts);
+      return;
     }
-    const start = this.offset + gap;
-    const len = data.length;
+    let start = this.offset + gap;
+    let len = data.length;
     this.offset = start + len;
     this.nextSeq = seqAdd(this.nextSeq, gap + len);
     if (this.ignored) {
       c.bytesSkipped += len;
       return;
+    }
+    let skipped = 0;
+    if (this.skipEnd > 0) {
+      // The skip ends in these bytes (no gap here): its count goes out with the rest of them.
+      const inSkip = this.skipEnd - start;
+      skipped = this.skipped + inSkip;
+      this.skipEnd = 0;
+      this.skipped = 0;
+      c.bytesDelivered += inSkip;
+      if (inSkip > 0) {
+        data = data.subarray(inSkip);
+        start += inSkip;
+        len -= inSkip;
+      }
     }
     const depth = this.host.limits.streamDepthBytes;
     if (start + len > depth) {
@@ -342,14 +394,37 @@ export class TcpStream<T> {
         this.anomaly('stream.depth_reached', frame);
       }
       this.ignore();
-      if (keep > 0) {
+      if (keep > 0 || skipped > 0) {
         c.bytesDelivered += keep;
-        this.host.deliver(this, data.subarray(0, keep), start, gap, frame, ts);
+        this.host.deliver(this, data.subarray(0, keep), start, gap, frame, ts, skipped);
       }
       return;
     }
     c.bytesDelivered += len;
-    this.host.deliver(this, data, start, gap, frame, ts);
+    this.host.deliver(this, data, start, gap, frame, ts, skipped);
+  }
+
+  /** The next `len` in-order bytes fall before `skipEnd`: count them (as delivered) instead of handing them on. */
+  private countSkipped(len: number, frame: number, ts: number): void {
+    this.offset += len;
+    this.nextSeq = seqAdd(this.nextSeq, len);
+    this.skipped += len;
+    this.skipFrame = frame;
+    this.skipTs = ts;
+    this.host.counters.bytesDelivered += len;
+  }
+
+  /**
+   * Skipped bytes not handed on yet (a hole, the FIN or the end of the flow came before `skipEnd`): report them
+   * now, and end the skip. A skip the consumer asks for in this call is dropped too: it cannot know of the hole.
+   */
+  private reportSkipped(): void {
+    const n = this.skipped;
+    this.skipEnd = 0;
+    this.skipped = 0;
+    if (n === 0) return;
+    this.host.deliver(this, EMPTY, this.offset, 0, this.skipFrame, this.skipTs, n);
+    this.skipEnd = 0;
   }
 
   /** Ignored direction: advance over [from, to) and only count it. */
@@ -361,6 +436,7 @@ export class TcpStream<T> {
 
   /** A hole that runs up to the FIN with no data after it: count it and move on. */
   private gapOnly(n: number): void {
+    this.reportSkipped();
     this.host.counters.gaps++;
     this.host.counters.gapBytes += n;
     this.offset += n;
@@ -371,6 +447,7 @@ export class TcpStream<T> {
     if (this.finished || this.finOffset < 0) return;
     if (this.ignored || (this.offset >= this.finOffset && this.segs.length === 0)) {
       if (this.ignored && this.finOffset > this.offset) this.skipTo(this.offset, this.finOffset);
+      this.reportSkipped();
       this.finished = true;
       this.release();
       this.host.finished(this);

@@ -199,11 +199,12 @@ class HttpDirection implements ChunkDataHandler {
     this.chunked = new ChunkedDecoder(limits.httpMaxHeaderBytes);
   }
 
-  feed(data: Uint8Array, gapBefore: number, frame: number, ts: number): FeedStatus {
+  feed(data: Uint8Array, gapBefore: number, frame: number, ts: number, skipped = 0): FeedStatus {
     if (this.mode === 'dead') return 'error';
     if (this.mode === 'ended') return 'ok';
     this.frame = frame;
     this.ts = ts;
+    if (skipped > 0) this.skippedBody(skipped);
     if (gapBefore > 0) this.gap(gapBefore);
     let pos = 0;
     const n = data.length;
@@ -507,6 +508,31 @@ class HttpDirection implements ChunkDataHandler {
       default:
         this.completeMessage(true);
         return pos;
+    }
+  }
+
+  /**
+   * After a chunk: the body bytes still to come that nobody reads (no decoder, no event stream, nothing kept), so
+   * the flow table may count them instead of delivering them. They come back as a number: skippedBody().
+   */
+  skippable(): number {
+    if (this.mode !== 'body' || this.sse !== undefined || this.decoder !== undefined) return 0;
+    if (this.bodyEntry !== undefined && !this.bodyEntry.full && !this.bodyCut) return 0;
+    const min = this.session.ctx.limits.httpBodySkipMinBytes;
+    if (min <= 0) return 0;
+    if (this.framing === 'close') return Number.POSITIVE_INFINITY;
+    return this.framing === 'length' && this.remaining >= min ? this.remaining : 0;
+  }
+
+  /** `n` body bytes that skippable() let the flow table count: as if they had been fed and not kept. */
+  private skippedBody(n: number): void {
+    if (this.mode !== 'body') return;
+    this.bodyLength += n;
+    if (this.framing !== 'length') return;
+    this.remaining -= n;
+    if (this.remaining <= 0) {
+      this.remaining = 0;
+      this.completeMessage(true);
     }
   }
 
@@ -814,13 +840,18 @@ export class HttpSession implements StreamParser {
     this.flow = chunk.flow;
     const d = chunk.dir === 'c2s' ? this.c2s : this.s2c;
     try {
-      return d.feed(chunk.data, chunk.gapBefore, chunk.frame, chunk.ts);
+      return d.feed(chunk.data, chunk.gapBefore, chunk.frame, chunk.ts, chunk.skipped ?? 0);
     } catch (err) {
       if (this.ctx.strict) throw err;
       d.anomaly('http.internal_error', err instanceof Error ? err.message : String(err));
       d.mode = 'dead';
       return 'error';
     }
+  }
+
+  /** Bytes after the last chunk fed in `dir` that need not be delivered (the rest of a body only counted). */
+  skippable(dir: Dir): number {
+    return (dir === 'c2s' ? this.c2s : this.s2c).skippable();
   }
 
   end(dir: Dir): void {
