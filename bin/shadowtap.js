@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/cli/main.js';
+// dist/bundle/ is tsc's dist/ bundled by scripts/bundle.mjs (`npm run build` makes both).
+import { main } from '../dist/bundle/main.js';
 
 process.exitCode = await main(process.argv.slice(2));

@@ -280,6 +280,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
     .strict()
     .recommendCommands()
     .completion('completion', 'Print a bash/zsh completion script')
+    // Every message of ours is English; yargs' own would follow LANG (and its locale files are not in the bundle).
+    .locale('en')
     .wrap(Math.min(110, process.stdout.columns || 110))
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);

@@ -3,8 +3,8 @@
 // for the few quoted contexts. Anything unvalidated makes rendering throw: fail closed.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
+import { PACKAGE_ROOT } from '../version.js';
 import type { RuleSet } from './model.js';
 import { assertSafeTree, isSafe, requireSafe, Safe, UnsafeValueError, word } from './safe.js';
 
@@ -34,7 +34,7 @@ export interface RuleTarget {
 
 export class RenderError extends Error {}
 
-export const BUILTIN_TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+export const BUILTIN_TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates');
 
 const compiled = new Map<string, HandlebarsTemplateDelegate>();
 

@@ -3,17 +3,16 @@
 // reported as "file: /json/path: what is wrong", and any problem fails the whole load.
 import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { PACKAGE_ROOT } from '../../version.js';
 import { compileSignature, type CompileError } from './compile.js';
 import type { CompiledSignature, PackInfo, PackSpec, SignatureSet } from './types.js';
 
 // ajv is CommonJS; under NodeNext its class is the default export's `default`.
 const Ajv = (AjvModule as unknown as { default: typeof AjvModule }).default ?? AjvModule;
 
-/** Package root: this file is src/detect/signatures/load.ts (or dist/detect/signatures/load.js). */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export { PACKAGE_ROOT };
 export const BUILTIN_SIGNATURES_DIR = join(PACKAGE_ROOT, 'signatures');
 const SCHEMA_PATH = join(BUILTIN_SIGNATURES_DIR, 'schema.json');
 
