@@ -1,4 +1,5 @@
 // `shadowtap decode` output: one JSON object per message, with where it came from.
+import type { FlowRef } from '../flows/types.js';
 import type { Message } from '../protocols/messages.js';
 
 const BODY_PREVIEW_BYTES = 4096;
@@ -91,16 +92,33 @@ function field(key: string, v: unknown): string {
   return j === undefined ? '' : `,"${key}":${j}`;
 }
 
+/** A flow's part of every line: `,"flow":…,"proto":…,"client":…,"server":…` and `,"vlan":[…]` (or ''). */
+interface FlowJson {
+  head: string;
+  vlan: string;
+}
+
+// Built once per flow, not once per message; a WeakMap, so a flow's strings go when the flow does.
+const flowJsonCache = new WeakMap<FlowRef, FlowJson>();
+
+function flowJson(f: FlowRef): FlowJson {
+  let j = flowJsonCache.get(f);
+  if (j === undefined) {
+    const head = `${field('flow', f.id)}${field('proto', f.proto)}${field('client', `${f.client.ip}:${f.client.port}`)}${field('server', `${f.server.ip}:${f.server.port}`)}`;
+    j = { head, vlan: f.vlan.length ? field('vlan', f.vlan) : '' };
+    flowJsonCache.set(f, j);
+  }
+  return j;
+}
+
 /**
  * One `decode` NDJSON line (without the newline) for a message; `fileJson` is JSON.stringify(file).
  * Byte-identical to JSON.stringify({ file, ...messageToJson(msg) }) (tests check both on every fixture).
  */
 export function messageToJsonLine(fileJson: string, msg: Message): string {
-  const f = msg.flow;
-  // isoTime's characters (digits, - : . T Z +) never need escaping.
-  let s = `{"file":${fileJson}${field('frame', msg.frame)},"ts":"${isoTime(msg.ts)}"${field('flow', f.id)}${field('proto', f.proto)}`;
-  s += `${field('client', `${f.client.ip}:${f.client.port}`)}${field('server', `${f.server.ip}:${f.server.port}`)}`;
-  s += `${field('dir', msg.dir)}${field('kind', msg.kind)}${f.vlan.length ? field('vlan', f.vlan) : ''}`;
+  const fj = flowJson(msg.flow);
+  // isoTime's characters (digits, - : . T Z +), directions and kinds never need escaping.
+  let s = `{"file":${fileJson}${field('frame', msg.frame)},"ts":"${isoTime(msg.ts)}"${fj.head},"dir":"${msg.dir}","kind":"${msg.kind}"${fj.vlan}`;
   switch (msg.kind) {
     case 'http.request':
       s += `${field('method', msg.method)}${field('target', msg.target)}${field('version', msg.version)}${field('headers', msg.headers)}`;
