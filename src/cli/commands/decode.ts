@@ -21,12 +21,18 @@ export async function runDecode(opts: DecodeOptions, io: CliIO): Promise<number>
     const anomalies = new Anomalies();
     const progress = new Progress(io, opts.quiet);
     const totalBytes = io.isTTY ? plainFileSize(file) : undefined;
-    // Lines are joined into one string and written in ~64 KiB pieces: one write per line costs more than the JSON.
+    // Lines are joined into one string and written in ~64 KiB pieces: one write per line costs more than the JSON,
+    // and one join copies each line once where `+=` built a tree of pieces to flatten at the write.
     const fileJson = JSON.stringify(file);
-    let buffered = '';
+    let lines: string[] = [];
+    let buffered = 0;
     const flush = () => {
-      if (buffered.length) io.stdout(buffered);
-      buffered = '';
+      if (lines.length) {
+        lines.push('');
+        io.stdout(lines.join('\n'));
+      }
+      lines = [];
+      buffered = 0;
     };
     const stats = await runCapture(file, {
       anomalies,
@@ -34,8 +40,10 @@ export async function runDecode(opts: DecodeOptions, io: CliIO): Promise<number>
       onProgress: io.isTTY && !opts.quiet ? (p) => progress.update({ file: p.file, bytes: p.bytes, totalBytes, records: p.frames }) : undefined,
       onMessage: (msg) => {
         if (kinds && !kinds.has(msg.kind)) return;
-        buffered += `${messageToJsonLine(fileJson, msg)}\n`;
-        if (buffered.length >= 65536) flush();
+        const line = messageToJsonLine(fileJson, msg);
+        lines.push(line);
+        buffered += line.length + 1;
+        if (buffered >= 65536) flush();
       },
     });
     flush();
