@@ -239,10 +239,10 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       'The running inventory of MCP servers, domains, clients, data-loss hits and alerts kept by import --db and scan --db',
       (y) =>
         y
-          .positional('action', { choices: ['list', 'show', 'export', 'runs'] as const, describe: 'list a kind, show one entry, export everything, or list the runs' })
-          .positional('key', { type: 'string', describe: 'list, export: what to list (servers, domains, clients, dlp, alerts; same as --kind); show: server id, ip, ip:port, name or client ip' })
+          .positional('action', { choices: ['list', 'show', 'export', 'runs'] as const, describe: 'list a kind, show one entry, export every kind (or one), or list the runs' })
+          .positional('key', { type: 'string', describe: 'list, export: the kind (servers, domains, clients, dlp, alerts; same as --kind); show: server id, ip, ip:port, name or client ip' })
           .option('db', { type: 'string', describe: 'Inventory store [default: config "db"]' })
-          .option('kind', { alias: 'k', choices: ['servers', 'domains', 'clients', 'dlp', 'alerts'] as const, describe: 'What to list (or name it after list: inventory list domains) [default: servers]' })
+          .option('kind', { alias: 'k', choices: ['servers', 'domains', 'clients', 'dlp', 'alerts'] as const, describe: 'The kind to list or export, or name it after the action (inventory list domains) [default: list: servers; export: every kind]' })
           .option('format', { alias: 'f', choices: ['table', 'json', 'csv', 'ndjson'] as const, describe: 'Output format [default: table; export: json]' })
           .option('since', { type: 'string', describe: 'Only entries seen at or after: ISO time, epoch seconds, or an age (24h, 7d)' })
           .option('status', { choices: ['shadow', 'approved'] as const, describe: 'Only shadow or only approved entries' })
@@ -251,7 +251,8 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           .example('$0 inventory list clients --db inv.db -f csv', 'every client that used an MCP server, as CSV')
           .example('$0 inventory list dlp --db inv.db', 'data-loss hits (values masked); alerts: behaviour alerts')
           .example('$0 inventory show 10.0.0.5:8080 --db inv.db', 'one server: counts, sources, the runs that saw it')
-          .example('$0 inventory export --db inv.db -f ndjson -o inventory.ndjson', 'everything, one record per line'),
+          .example('$0 inventory export --db inv.db -f ndjson -o inventory.ndjson', 'every kind (servers, domains, clients, dlp, alerts), one record per line with its type')
+          .example('$0 inventory export domains --db inv.db -f json', 'only the domains, in any format: the records inventory list domains gives'),
       async (a) => {
         const db = (a.db as string | undefined) ?? config.db;
         if (!db) throw new UsageError('inventory needs the store: --db PATH or "db" in the config file');

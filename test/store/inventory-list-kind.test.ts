@@ -4,9 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { CliIO } from '../../src/cli/io.js';
-import { gatewayLines, tmp } from './support.js';
+import { cliInProcess, gatewayLines, tmp } from './support.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const SECRETS = join(ROOT, 'fixtures/audit/audit-secrets.pcapng');
@@ -17,13 +15,7 @@ const TYPES: Record<(typeof KINDS)[number], string> = {
   dlp: 'shadowtap.inventory.dlp', alerts: 'shadowtap.inventory.alert',
 };
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: CliIO = { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t), isTTY: false, color: false };
-  const code = await main(args, io);
-  return { code, stdout: out.join(''), stderr: err.join('') };
-}
+const cli = cliInProcess;
 
 let db: string;
 

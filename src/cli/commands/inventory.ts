@@ -33,11 +33,12 @@ const KIND_WORDS = new Map<string, InventoryKind>([
 ]);
 
 /**
- * The kind `list`/`export` lists: the positional word (`inventory list domains`) or `--kind`, default servers.
+ * The kind `list`/`export` shows: the positional word (`inventory list domains`) or `--kind`. Without one, `list`
+ * lists servers and `export` exports every kind (undefined).
  * An unknown word is a usage error rather than a silent server list; so is a word that contradicts `--kind`.
  */
-export function resolveListKind(action: 'list' | 'export', word: string | undefined, kind: InventoryKind | undefined): InventoryKind {
-  if (word === undefined) return kind ?? 'servers';
+export function resolveListKind(action: 'list' | 'export', word: string | undefined, kind: InventoryKind | undefined): InventoryKind | undefined {
+  if (word === undefined) return kind ?? (action === 'list' ? 'servers' : undefined);
   const w = word.toLowerCase();
   const named = KIND_WORDS.get(w);
   if (!named) {
@@ -150,6 +151,9 @@ const COLUMNS: Record<InventoryKind, string[]> = {
   alerts: Object.keys(alertRecord({ servers: [], runIds: [], firstSeen: 0, lastSeen: 0 } as unknown as AlertRow)).filter((k) => k !== 'type'),
 };
 
+/** The CSV of every kind: one header, `type` first, then each kind's columns in LIST_KINDS order (empty where a kind has none). */
+const ALL_COLUMNS = ['type', ...new Set(LIST_KINDS.flatMap((k) => COLUMNS[k]))];
+
 const TABLE_COLUMNS: Record<InventoryKind, Array<[string, string]>> = {
   servers: [['STATUS', 'status'], ['CONF', 'confidence'], ['SERVER', 'server'], ['NAMES', 'names'], ['TRANSPORT', 'transport'],
     ['CLIENTS', 'clients'], ['HITS', 'hits'], ['DLP', 'dlp'], ['ALERTS', 'alerts'], ['RUNS', 'runs'], ['FIRST SEEN', 'first_seen'], ['LAST SEEN', 'last_seen'], ['ID', 'id']],
@@ -216,6 +220,20 @@ function render(rows: Array<Record<string, unknown>>, kind: InventoryKind, forma
   }
 }
 
+/**
+ * `export` without a kind: servers, domains, clients, dlp and alerts, each record with its `type`. JSON is the
+ * schema's document, which also holds the runs; the other formats leave runs to `inventory runs`.
+ */
+function exportAll(store: Store, filter: ListFilter, format: InventoryFormat): string {
+  const all = LIST_KINDS.map((k) => [k, records(store, k, filter)] as const);
+  switch (format) {
+    case 'json': return `${JSON.stringify({ ...Object.fromEntries(all), runs: records(store, 'runs', filter) }, null, 2)}\n`;
+    case 'ndjson': return all.map(([k, rows]) => render(rows, k, 'ndjson')).join('');
+    case 'csv': return stringify(all.flatMap(([, rows]) => rows.map((r) => ALL_COLUMNS.map((c) => cell(r[c])))), { header: true, columns: ALL_COLUMNS });
+    case 'table': return all.map(([k, rows]) => table(rows, k)).join('\n');
+  }
+}
+
 export async function runInventory(o: InventoryCommandOptions, io: CliIO): Promise<number> {
   const filter: ListFilter = { since: o.since !== undefined ? parseSince(o.since) : undefined, status: o.status };
   // Checked before the store is opened: a mistyped kind is reported as such, whatever the store.
@@ -225,21 +243,12 @@ export async function runInventory(o: InventoryCommandOptions, io: CliIO): Promi
   let text: string;
   try {
     const format = o.format ?? (o.action === 'export' ? 'json' : 'table');
-    if (o.action === 'list' || o.action === 'runs') {
+    if (o.action === 'export' && !listKind) {
+      text = exportAll(store, filter, format);
+    } else if (o.action !== 'show') {
+      // `export KIND` is `list KIND` in every format (JSON by default): the same records as `list`, so one schema item each.
       const kind = o.action === 'runs' ? 'runs' : listKind!;
       text = render(records(store, kind, filter), kind, format);
-    } else if (o.action === 'export') {
-      if (format === 'json') {
-        text = `${JSON.stringify({
-          servers: records(store, 'servers', filter), domains: records(store, 'domains', filter),
-          clients: records(store, 'clients', filter), dlp: records(store, 'dlp', filter), alerts: records(store, 'alerts', filter),
-          runs: records(store, 'runs', filter),
-        }, null, 2)}\n`;
-      } else if (format === 'ndjson') {
-        text = (['servers', 'domains', 'clients', 'dlp', 'alerts'] as const).map((k) => render(records(store, k, filter), k, 'ndjson')).join('');
-      } else {
-        text = render(records(store, listKind!, filter), listKind!, format);
-      }
     } else {
       if (!o.key) throw new UsageError('inventory show needs a key: a server id, ip, ip:port, name or client ip');
       const found = showEntity(store.db, o.key);
