@@ -33,6 +33,8 @@ interface Subject {
   port?: number;
   names: Set<string>;
   domain?: string;
+  /** The signature-list entry domain matched under (see Finding.subject.listEntry). */
+  listEntry?: string;
   signals: Map<string, SignalState>;
   hints: Set<Transport>;
   kinds: Set<ObservationKind>;
@@ -270,7 +272,10 @@ export class Detector {
     }
     if (sig.spec.tags.includes('registry') || sig.spec.tags.includes('hosted')) {
       const name = str(obs.fields['dns.query.name']) ?? str(obs.fields['tls.sni']) ?? str(obs.fields['http.request.host']);
-      if (name !== undefined && s.domain === undefined) s.domain = name;
+      if (name !== undefined && s.domain === undefined) {
+        s.domain = name;
+        s.listEntry = sig.listEntry(name);
+      }
     }
     if (obs.kind === 'dns') {
       const addrs = obs.fields['dns.answer.address'];
@@ -416,6 +421,7 @@ class Aggregate {
   readonly sources: Set<'pcap' | 'log'>;
   readonly kinds: Set<ObservationKind>;
   domain?: string;
+  listEntry?: string;
   firstSeen: number;
   lastSeen: number;
 
@@ -426,6 +432,7 @@ class Aggregate {
     this.sources = new Set(subject.sources);
     this.kinds = new Set(subject.kinds);
     this.domain = subject.domain;
+    this.listEntry = subject.listEntry;
     this.firstSeen = subject.firstSeen;
     this.lastSeen = subject.lastSeen;
   }
@@ -444,7 +451,10 @@ class Aggregate {
     for (const [k, c] of s.clients) if (!this.clients.has(k) && this.clients.size < this.limits.detectMaxClients) this.clients.set(k, { ...c });
     for (const src of s.sources) this.sources.add(src);
     for (const k of s.kinds) this.kinds.add(k);
-    this.domain ??= s.domain;
+    if (this.domain === undefined) {
+      this.domain = s.domain;
+      this.listEntry = s.listEntry;
+    }
     if (s.firstSeen < this.firstSeen) this.firstSeen = s.firstSeen;
     if (s.lastSeen > this.lastSeen) this.lastSeen = s.lastSeen;
   }
@@ -487,7 +497,7 @@ class Aggregate {
     const names = [...this.names].sort();
     return {
       id: findingId(s.ip !== undefined ? `ep:${s.ip}:${s.port}` : s.key),
-      subject: { ip: s.ip, port: s.port, names, domain: this.domain },
+      subject: { ip: s.ip, port: s.port, names, domain: this.domain, listEntry: this.listEntry },
       transport: this.transport(),
       clients: [...this.clients.values()].sort((a, b) => (a.ip + (a.name ?? '') < b.ip + (b.name ?? '') ? -1 : 1)),
       server: { ...s.server },

@@ -50,6 +50,11 @@ export interface Finding {
     names: string[];
     /** Registry or hosted-MCP domain this subject matched, if any. */
     domain?: string;
+    /**
+     * The signature-list entry `domain` matched under (mcp.linear.app for x.mcp.linear.app): a name from the
+     * signature pack, not from traffic, so a rule can still block it when `domain` itself is refused.
+     */
+    listEntry?: string;
   };
   transport: Transport;
   clients: FindingClient[];

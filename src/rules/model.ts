@@ -148,8 +148,18 @@ export function buildRuleSet(input: readonly unknown[], opts: ModelOptions = {})
     }
     if (subject.domain !== undefined && subject.domain !== null && subject.domain !== '') {
       const d = validateDomain(subject.domain, { allowWildcard: true });
-      if (!d.ok) refuse(id.value, 'domain', d.reason, subject.domain);
-      else if (approved || want.domains) add({ kind: 'name', name: d.name, scope: 'subtree', origin: 'registry' });
+      if (d.ok) {
+        if (approved || want.domains) add({ kind: 'name', name: d.name, scope: 'subtree', origin: 'registry' });
+      } else {
+        refuse(id.value, 'domain', d.reason, subject.domain);
+        // Junk in front of a list entry must not cost the block of the entry itself. Blocks only: an
+        // allow made from a refused name would widen what a hostile sighting exempts.
+        if (!approved && want.domains && subject.listEntry !== undefined) {
+          const e = validateDomain(subject.listEntry);
+          if (!e.ok) refuse(id.value, 'listEntry', e.reason, subject.listEntry);
+          else add({ kind: 'name', name: e.name, scope: 'subtree', origin: 'registry' });
+        }
+      }
     }
 
     let port: { port: Safe; n: number } | undefined;

@@ -1,6 +1,7 @@
 // End to end from capture bytes to every output: hostile names in Host, User-Agent, clientInfo, serverInfo,
 // tool names, DNS and TLS SNI (hostile-capture.ts) are detected, kept as data (escaped) in every report format,
-// and never reach a rule; the refusals are reported one per line; the server address and port still make rules.
+// and never reach a rule; the refusals are reported one per line; the server address and port still make rules,
+// and so does the clean signature-list entry (mcp.linear.app) a hostile *.mcp.linear.app name matched.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { findingRules } from '../../src/report/html.js';
 import type { ScanReport } from '../../src/report/model.js';
 import { runRules } from '../../src/cli/commands/rules.js';
 import type { CliIO } from '../../src/cli/io.js';
-import { buildRuleSet, TARGETS } from '../../src/rules/index.js';
+import { buildRuleSet, subjectText, TARGETS } from '../../src/rules/index.js';
 import type { Finding } from '../../src/detect/finding.js';
 import {
   CLIENT, HOSTILE, IDN_MAPPED, IDN_NAME, LONG_VALID_NAME, MARKER, SERVER, SERVER_PORT, TLS_SERVER, hostileCapture,
@@ -246,6 +247,26 @@ describe('hostile names: no rule carries capture text', () => {
     const set = buildRuleSet(report.findings, { block: ['all'], minConfidence: 'low' });
     const endpoints = set.rules.filter((r) => r.subject.kind === 'endpoint').map((r) => r.key);
     expect(endpoints).toEqual(expect.arrayContaining([`endpoint|${SERVER}|${SERVER_PORT}`, `endpoint|${TLS_SERVER}|443`]));
+  });
+
+  it('a hosted name with junk in front still blocks the list entry it matched (mcp.linear.app), never the junk', () => {
+    const set = buildRuleSet(report.findings, { block: ['all'], minConfidence: 'low' });
+    const tls = report.findings.find((x) => x.subject.ip === TLS_SERVER)!;
+    // Both findings' domain is a hostile *.mcp.linear.app name (Host header, SNI); the signature list entry is clean.
+    expect([mcpFinding(), tls].map((f) => f.subject.listEntry)).toEqual(['mcp.linear.app', 'mcp.linear.app']);
+    const names = set.rules.filter((r) => r.subject.kind === 'name');
+    const clean = [LONG_VALID_NAME, IDN_ASCII, ...IDN_MAPPED.map(([, ascii]) => ascii)];
+    expect(names.map((r) => subjectText(r.subject)).sort()).toEqual(
+      [...clean.flatMap((n) => [n, `${n} and subdomains`]), 'mcp.linear.app and subdomains'].sort(),
+    );
+    const entry = names.find((r) => r.key === 'name|subtree|mcp.linear.app')!;
+    expect(entry.because.map((b) => b.value).sort()).toEqual([mcpFinding().id, tls.id].sort());
+    for (const id of ['rpz', 'unbound', 'dnsmasq', 'hosts', 'squid', 'suricata', 'zeek-intel', 'cloudflare-dns', 'cloudflare-terraform']) {
+      expect(outputs.get(id), id).toMatch(/(^|[^a-z0-9-])mcp\.linear\.app\b/m);
+    }
+    // The hostile names stay refused, once per field they sit in; the entry adds no refusal of its own.
+    expect(set.refusals.filter((r) => r.field === 'listEntry')).toEqual([]);
+    expect(set.refusals.filter((r) => r.field === 'domain').map((r) => r.findingId).sort()).toEqual([mcpFinding().id, tls.id].sort());
   });
 });
 

@@ -377,7 +377,7 @@ const FINDING_KEYS = {
   id: 1, subject: 1, transport: 1, clients: 1, server: 1, paths: 1, methods: 1, tools: 1, signals: 1, confidence: 1, score: 1,
   severity: 1, firstSeen: 1, lastSeen: 1, sources: 1, approved: 1, approvedBy: 1, dlp: 1, alerts: 1,
 } satisfies Record<keyof Finding, 1>;
-const SUBJECT_KEYS = { ip: 1, port: 1, names: 1, domain: 1 } satisfies Record<keyof Finding['subject'], 1>;
+const SUBJECT_KEYS = { ip: 1, port: 1, names: 1, domain: 1, listEntry: 1 } satisfies Record<keyof Finding['subject'], 1>;
 const SERVER_KEYS = { name: 1, version: 1, protocolVersion: 1 } satisfies Record<keyof Finding['server'], 1>;
 const CLIENT_KEYS = { ip: 1, name: 1, version: 1, userAgent: 1 } satisfies Record<keyof FindingClient, 1>;
 const SIGNAL_KEYS = { signatureId: 1, title: 1, confidence: 1, severity: 1, count: 1, evidence: 1 } satisfies Record<keyof Signal, 1>;

@@ -6,7 +6,7 @@ import { parse as parseHcl } from '@cdktf/hcl2json';
 import { describe, expect, it } from 'vitest';
 import { TARGETS, buildRuleSet, findTarget } from '../../src/rules/index.js';
 import { cloudflareBundleValidator } from '../../src/rules/targets/cloudflare.js';
-import { have, INJECTION_MARKER, loadFindings, manyFindings, run, shuffled, tempDir } from './helpers.js';
+import { expectValid, INJECTION_MARKER, loadFindings, manyFindings, shuffled, tempDir, validatorTest } from './helpers.js';
 
 const findings = loadFindings();
 const ALL = { minConfidence: 'low' as const, block: ['all' as const] };
@@ -41,65 +41,18 @@ describe.each(TARGETS.map((t) => [t.meta.id]))('%s', (id) => {
   });
 });
 
-function validatorTest(bin: string, name: string, fn: () => void): void {
-  if (have(bin)) it(name, fn);
-  else it.skip(`${name} (skipped: ${bin} not installed; .ci/run installs it)`, fn);
-}
-
 describe('offline validators', () => {
-  validatorTest('nft', 'nftables: nft -c -f accepts the table', () => {
-    // nft -c needs CAP_NET_ADMIN: run directly as root, else inside a user+net namespace.
-    const f = fileOf('nftables');
-    const r = process.getuid?.() === 0 ? run('nft', ['-c', '-f', f]) : run('unshare', ['-rn', 'nft', '-c', '-f', f]);
-    expect(r.out).toBe('');
-    expect(r.status).toBe(0);
-  });
-
-  validatorTest('iptables-restore', 'iptables: iptables-restore --test accepts the IPv4 rules', () => {
-    const r = run('iptables-restore', ['--test', fileOf('iptables')]);
-    expect(r.status, r.out).toBe(0);
-  });
-
-  validatorTest('ip6tables-restore', 'ip6tables: ip6tables-restore --test accepts the IPv6 rules', () => {
-    const r = run('ip6tables-restore', ['--test', fileOf('ip6tables')]);
-    expect(r.status, r.out).toBe(0);
-  });
-
-  validatorTest('named-checkzone', 'rpz: named-checkzone loads the zone with the computed serial', () => {
-    const r = run('named-checkzone', ['rpz.shadowtap', fileOf('rpz')]);
-    expect(r.status, r.out).toBe(0);
-    expect(r.out).toContain(`loaded serial ${set.serial}`);
-  });
-
-  validatorTest('unbound-checkconf', 'unbound: unbound-checkconf reports no errors', () => {
-    const r = run('unbound-checkconf', [fileOf('unbound')]);
-    expect(r.status, r.out).toBe(0);
-    expect(r.out).toContain('no errors');
-  });
-
-  validatorTest('dnsmasq', 'dnsmasq: dnsmasq --test accepts the file', () => {
-    const r = run('dnsmasq', ['--test', `--conf-file=${fileOf('dnsmasq')}`]);
-    expect(r.status, r.out).toBe(0);
-    expect(r.out).toContain('syntax check OK');
-  });
-
-  validatorTest('squid', 'squid: squid -k parse accepts a squid.conf that includes the snippet, with no warnings', () => {
-    const main = join(dir, 'squid.conf');
-    writeFileSync(main, `http_port 127.0.0.1:3128\ninclude ${fileOf('squid')}\nhttp_access deny all\n`);
-    const r = run('squid', ['-k', 'parse', '-f', main]);
-    expect(r.status, r.out).toBe(0);
-    expect(r.out).not.toMatch(/WARNING|ERROR|FATAL|Bungled/);
-  });
-
-  validatorTest('suricata', 'suricata: suricata -T loads every rule', () => {
-    const yaml = join(dir, 'suricata-min.yaml');
-    writeFileSync(yaml, MIN_SURICATA_YAML);
-    const logs = tempDir('suricata-log');
-    const r = run('suricata', ['-T', '-c', yaml, '-S', fileOf('suricata'), '-l', logs]);
-    expect(r.status, r.out).toBe(0);
-    const rules = out('suricata').split('\n').filter((l) => /^(alert|pass|drop|reject)\s/.test(l)).length;
-    expect(r.out).toContain(`${rules} rules successfully loaded, 0 rules failed`);
-  });
+  const checks: Array<[id: string, name: string]> = [
+    ['nftables', 'nftables: nft -c -f accepts the table'],
+    ['iptables', 'iptables: iptables-restore --test accepts the IPv4 rules'],
+    ['ip6tables', 'ip6tables: ip6tables-restore --test accepts the IPv6 rules'],
+    ['rpz', 'rpz: named-checkzone loads the zone with the computed serial'],
+    ['unbound', 'unbound: unbound-checkconf reports no errors'],
+    ['dnsmasq', 'dnsmasq: dnsmasq --test accepts the file'],
+    ['squid', 'squid: squid -k parse accepts a squid.conf that includes the snippet, with no warnings'],
+    ['suricata', 'suricata: suricata -T loads every rule'],
+  ];
+  for (const [id, name] of checks) validatorTest(id, name, () => expectValid(id, fileOf(id), set.serial));
 
   it('cloudflare API bundles match the Gateway request schema and use only documented actions', () => {
     const check = cloudflareBundleValidator();
@@ -250,32 +203,3 @@ function checkExpression(expr: string): void {
   }
   expect(depth).toBe(0);
 }
-
-const MIN_SURICATA_YAML = `%YAML 1.1
----
-vars:
-  address-groups:
-    HOME_NET: "[10.0.0.0/8,172.16.0.0/12,192.168.0.0/16]"
-    EXTERNAL_NET: "!$HOME_NET"
-  port-groups:
-    HTTP_PORTS: "80"
-classification-file: /etc/suricata/classification.config
-reference-config-file: /etc/suricata/reference.config
-app-layer:
-  protocols:
-    tls:
-      enabled: yes
-      detection-ports:
-        dp: 443
-    http:
-      enabled: yes
-    dns:
-      tcp:
-        enabled: yes
-        detection-ports:
-          dp: 53
-      udp:
-        enabled: yes
-        detection-ports:
-          dp: 53
-`;

@@ -74,6 +74,7 @@ export function compileSignature(
   }
   checkCases(spec, base, errors);
   if (errors.length > before || !test) return undefined;
+  const entries = listEntries(spec.match);
   return {
     spec,
     id: spec.id,
@@ -82,6 +83,7 @@ export function compileSignature(
     fields,
     gate: gateOf(spec.match),
     test,
+    listEntry: (name) => (entries.size === 0 ? undefined : coveringEntry(entries, name)),
     p: CONFIDENCE_P[spec.confidence],
   };
 }
@@ -253,21 +255,10 @@ function leafElementTest(
       return (v) => typeof v === 'string' && list.some((s) => fold(v).includes(s));
     }
     case 'domain': {
-      const list = strings(raw)?.map((d) => d.toLowerCase().replace(/\.$/, ''));
+      const list = strings(raw)?.map(domainEntry);
       if (!list) break;
       const set = new Set(list);
-      // Walk the name's suffixes label by label: cost grows with the name, not the list.
-      return (v) => {
-        if (typeof v !== 'string') return false;
-        let name = v.toLowerCase();
-        if (name.endsWith('.')) name = name.slice(0, -1);
-        for (let at = 0; at >= 0; ) {
-          if (set.has(at === 0 ? name : name.slice(at))) return true;
-          const dot = name.indexOf('.', at);
-          at = dot < 0 ? -1 : dot + 1;
-        }
-        return false;
-      };
+      return (v) => typeof v === 'string' && coveringEntry(set, v) !== undefined;
     }
     case 'regex': {
       if (typeof raw !== 'string') break;
@@ -295,6 +286,31 @@ function leafElementTest(
   }
   errors.push({ path, message: `bad value for "${op}": ${JSON.stringify(raw)}` });
   return undefined;
+}
+
+function domainEntry(d: string): string {
+  return d.toLowerCase().replace(/\.$/, '');
+}
+
+/** The longest entry of `set` that is `name` or a parent domain of it, if any. */
+function coveringEntry(set: ReadonlySet<string>, name: string): string | undefined {
+  let n = name.toLowerCase();
+  if (n.endsWith('.')) n = n.slice(0, -1);
+  // Walk the name's suffixes label by label: cost grows with the name, not the list.
+  for (let at = 0; at >= 0; ) {
+    const suffix = at === 0 ? n : n.slice(at);
+    if (set.has(suffix)) return suffix;
+    const dot = n.indexOf('.', at);
+    at = dot < 0 ? -1 : dot + 1;
+  }
+  return undefined;
+}
+
+/** Entries of every `domain` leaf outside a `not` (a name listed under `not` is one the signature does not flag). */
+function listEntries(cond: ConditionSpec, out = new Set<string>()): Set<string> {
+  if (cond.field !== undefined) for (const d of strings(cond.domain) ?? []) out.add(domainEntry(d));
+  for (const c of [...(cond.all ?? []), ...(cond.any ?? [])]) listEntries(c, out);
+  return out;
 }
 
 /** The cheapest necessary condition of a signature, for the matcher's index. */

@@ -93,6 +93,8 @@ export interface CompiledSignature {
   gate?: Gate;
   /** The compiled condition over an observation's fields. */
   test(fields: Record<string, unknown>): boolean;
+  /** The longest entry of the signature's `domain` lists that is `name` or a parent of it (mcp.linear.app for x.mcp.linear.app). */
+  listEntry(name: string): string | undefined;
   p: number;
 }
 
