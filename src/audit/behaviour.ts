@@ -1,6 +1,7 @@
-// Behaviour alerts over time windows, fed finished audit records: one tool called in a burst, many distinct
-// resources read (enumeration), very large results leaving a server, one client reaching many servers, and
-// sessions to a server first seen today (against a baseline of servers seen before).
+// Behaviour alerts over time windows, fed finished audit records: one tool called in a burst, or far more often
+// than that client usually calls it (a learned baseline), many distinct resources read (enumeration), very large
+// results leaving a server, one client reaching many servers, and sessions to a server first seen today (against a
+// baseline of servers seen before).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Anomalies } from '../core/anomalies.js';
 import { limits as makeLimits, type Limits } from '../config/limits.js';
@@ -9,6 +10,7 @@ import { hostPort } from './trail.js';
 
 export const ALERT_DEFAULTS = {
   toolCallBurst: { windowSeconds: 60, maxCalls: 30 },
+  toolCallUnusual: { windowSeconds: 60, factor: 5, minWindows: 5, minCalls: 10 },
   resourceEnumeration: { windowSeconds: 60, maxDistinct: 20 },
   largeResult: { maxBytes: 256 * 1024 },
   manyServers: { windowSeconds: 3600, maxDistinct: 5 },
@@ -56,6 +58,59 @@ export class BaselineFile implements KnownServers {
   }
 }
 
+/** One (client, server, tool) whose calls per window are learned, and the window length they are counted in. */
+export interface CallKey {
+  client: string;
+  server: string;
+  tool: string;
+  windowSeconds: number;
+}
+
+/** Busy windows of a key, oldest first: [window start (epoch seconds, a multiple of windowSeconds), calls]. */
+export type CallWindows = Array<[number, number]>;
+
+/** What earlier runs learned of each key's calls per window (with --db: the inventory, store/audit.ts). */
+export interface CallHistory {
+  /** The key's windows as stored (CallWindows when well formed; the monitor checks each and counts the rest). */
+  windows(key: CallKey): unknown[] | undefined;
+  /** End of the run: every key this run counted, with its windows as they now stand. */
+  learn(key: CallKey, windows: CallWindows): void;
+}
+
+/** A key's busy windows (parallel arrays, oldest first) and its open tool_call_unusual alert. */
+class CallCounts {
+  readonly starts: number[] = [];
+  readonly counts: number[] = [];
+  alert?: BehaviourAlert;
+
+  constructor(readonly key: CallKey) {}
+
+  /** Count one call in the window starting at `start`; keeps the newest `keep` windows. Returns how many
+   * remembered windows are earlier than this one (-1: a late call whose window already rolled off). */
+  add(start: number, keep: number): number {
+    let i = this.starts.length;
+    while (i > 0 && this.starts[i - 1] > start) i--;
+    if (i > 0 && this.starts[i - 1] === start) {
+      this.counts[i - 1]++;
+      return i - 1;
+    }
+    this.starts.splice(i, 0, start);
+    this.counts.splice(i, 0, 1);
+    if (this.starts.length > keep) {
+      this.starts.shift();
+      this.counts.shift();
+      i--;
+    }
+    return i;
+  }
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 /** Timestamps (and a label each) inside a sliding window, with a count per distinct label. */
 class Window {
   private ts: number[] = [];
@@ -93,6 +148,7 @@ class Window {
 
 export interface BehaviourOptions {
   known?: KnownServers;
+  history?: CallHistory;
   anomalies?: Anomalies;
   limits?: Partial<Limits>;
 }
@@ -102,14 +158,19 @@ const dayStart = (ts: number): number => Math.floor(ts / 86_400) * 86_400;
 export class BehaviourMonitor {
   private readonly cfg: {
     toolCallBurst: { windowSeconds: number; maxCalls: number };
+    toolCallUnusual: { windowSeconds: number; factor: number; minWindows: number; minCalls: number };
     resourceEnumeration: { windowSeconds: number; maxDistinct: number };
     largeResult: { maxBytes: number };
     manyServers: { windowSeconds: number; maxDistinct: number };
   };
   private readonly enabled: boolean;
   private readonly limits: Limits;
+  /** Busy windows remembered per learned key. */
+  private readonly keep: number;
   private readonly anomalies: Anomalies;
   private readonly windows = new Map<string, Window>();
+  /** Least recently used first. */
+  private readonly calls = new Map<string, CallCounts>();
   private readonly large = new Map<string, BehaviourAlert>();
   private readonly checkedNew = new Set<string>();
   private readonly list: BehaviourAlert[] = [];
@@ -118,17 +179,25 @@ export class BehaviourMonitor {
     this.enabled = config.enabled !== false;
     this.cfg = {
       toolCallBurst: { ...ALERT_DEFAULTS.toolCallBurst, ...config.toolCallBurst },
+      toolCallUnusual: { ...ALERT_DEFAULTS.toolCallUnusual, ...config.toolCallUnusual },
       resourceEnumeration: { ...ALERT_DEFAULTS.resourceEnumeration, ...config.resourceEnumeration },
       largeResult: { ...ALERT_DEFAULTS.largeResult, ...config.largeResult },
       manyServers: { ...ALERT_DEFAULTS.manyServers, ...config.manyServers },
     };
     this.limits = makeLimits(options.limits);
+    this.keep = Math.max(this.limits.auditBaselineWindows, this.cfg.toolCallUnusual.minWindows + 1);
     this.anomalies = options.anomalies ?? new Anomalies();
   }
 
   /** Alerts raised so far, in the order they were first raised. */
   alerts(): BehaviourAlert[] {
     return this.list;
+  }
+
+  /** End of input: hand the windows learned to the history (the inventory saves them with the run). */
+  finish(): void {
+    const h = this.options.history;
+    if (h) for (const k of this.calls.values()) h.learn(k.key, k.starts.map((s, i) => [s, k.counts[i]]));
   }
 
   add(r: AuditRecord): void {
@@ -145,6 +214,7 @@ export class BehaviourMonitor {
         this.raise(w, 'tool_call_burst', ev, w.size, c.maxCalls, c.windowSeconds, client, [server], r.target,
           (v) => `${client} called tool "${r.target}" on ${server} ${v} times within ${c.windowSeconds}s (threshold ${c.maxCalls})`);
       }
+      this.unusual(client, server, r.target, ev);
     }
     if (r.method === 'resources/read' && r.target !== undefined) {
       const c = this.cfg.resourceEnumeration;
@@ -201,6 +271,49 @@ export class BehaviourMonitor {
     }
   }
 
+  /** A window's calls against the client's own usual count for this tool: the median of its earlier busy windows. */
+  private unusual(client: string, server: string, target: string, ev: { file?: string; frame: number; ts: number }): void {
+    const c = this.cfg.toolCallUnusual;
+    const max = this.limits.auditBaselineToolChars;
+    const tool = target.length > max ? `${target.slice(0, max)}…(${target.length})` : target;
+    const calls = this.callCounts({ client, server, tool, windowSeconds: c.windowSeconds }, ev);
+    const earlier = calls.add(Math.floor(ev.ts / c.windowSeconds) * c.windowSeconds, this.keep);
+    if (earlier < c.minWindows || calls.counts[earlier] < c.minCalls) return;
+    const usual = median(calls.counts.slice(0, earlier));
+    const threshold = Math.max(c.minCalls, Math.ceil(c.factor * usual));
+    if (calls.counts[earlier] < threshold) return;
+    this.raise(calls, 'tool_call_unusual', ev, calls.counts[earlier], threshold, c.windowSeconds, client, [server], tool,
+      (v) => `${client} called tool "${tool}" on ${server} up to ${v} times in one ${c.windowSeconds}s window; it usually calls it ${usual} ` +
+        `times (median of its ${earlier} earlier busy windows; threshold ${threshold})`);
+  }
+
+  private callCounts(key: CallKey, ev: { file?: string; frame: number }): CallCounts {
+    const id = `${key.client}|${key.server}|${key.tool}`;
+    let k = this.calls.get(id);
+    if (k) {
+      this.calls.delete(id); // re-inserted below: the map stays in least-recently-used order
+    } else {
+      if (this.calls.size >= this.limits.auditBaselineKeys) {
+        this.calls.delete(this.calls.keys().next().value as string);
+        this.anomalies.add('audit.baseline_keys_cap_hit', { file: ev.file, frame: ev.frame });
+      }
+      k = new CallCounts(key);
+      // Only well-formed windows in time order (the newest `keep`): the history is a database file, not this run's memory.
+      for (const w of (this.options.history?.windows(key) ?? []).slice(-this.keep)) {
+        const [start, n] = Array.isArray(w) && w.length === 2 ? (w as unknown[]) : [];
+        if (typeof start !== 'number' || typeof n !== 'number' || !Number.isFinite(start) || !Number.isInteger(n) || n < 1 ||
+          start <= (k.starts.at(-1) ?? -Infinity)) {
+          this.anomalies.add('audit.baseline_bad_window', { detail: `${key.client} ${key.server} ${key.tool}: ${String(JSON.stringify(w)).slice(0, 80)}` });
+          continue;
+        }
+        k.starts.push(start);
+        k.counts.push(n);
+      }
+    }
+    this.calls.set(id, k);
+    return k;
+  }
+
   private window(key: string, ts: number): Window {
     let w = this.windows.get(key);
     if (!w) {
@@ -216,8 +329,8 @@ export class BehaviourMonitor {
   }
 
   /** One alert per episode: while the count stays over the threshold (or comes back within a window) it grows. */
-  private raise(w: Window, kind: AlertKind, ev: { file?: string; frame: number; ts: number }, value: number, threshold: number,
-    windowSeconds: number, client: string, servers: string[], subject: string | undefined, detail: (v: number) => string): void {
+  private raise(w: { alert?: BehaviourAlert }, kind: AlertKind, ev: { file?: string; frame: number; ts: number }, value: number,
+    threshold: number, windowSeconds: number, client: string, servers: string[], subject: string | undefined, detail: (v: number) => string): void {
     const open = w.alert && ev.ts - w.alert.lastTs <= windowSeconds ? w.alert : undefined;
     if (open) {
       open.value = Math.max(open.value, value);
@@ -262,6 +375,7 @@ export class BehaviourMonitor {
 
 const TITLES: Record<AlertKind, string> = {
   tool_call_burst: 'Tool called in a burst',
+  tool_call_unusual: 'Tool called far more often than this client usually does',
   resource_enumeration: 'Resource enumeration',
   large_result: 'Very large result leaving a server',
   many_servers: 'One client contacted many MCP servers',

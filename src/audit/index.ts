@@ -4,7 +4,7 @@ import { Anomalies } from '../core/anomalies.js';
 import { limits as makeLimits, type Limits } from '../config/limits.js';
 import type { Finding, Severity } from '../detect/finding.js';
 import type { Message } from '../protocols/messages.js';
-import { BaselineFile, BehaviourMonitor, type KnownServers } from './behaviour.js';
+import { BaselineFile, BehaviourMonitor, type CallHistory, type KnownServers } from './behaviour.js';
 import { DlpScanner } from './dlp.js';
 import { AuditTrail, hostPort } from './trail.js';
 import type { AlertsConfig, AuditRecord, AuditSection, DlpConfig, DlpHit } from './types.js';
@@ -12,13 +12,15 @@ import type { AlertsConfig, AuditRecord, AuditSection, DlpConfig, DlpHit } from 
 export * from './types.js';
 export { DlpScanner, DlpConfigError, mask, luhnValid, SECRET_DETECTORS, DLP_DEFAULTS } from './dlp.js';
 export { AuditTrail, sessionFromTarget, requestTarget, hostPort, flowName } from './trail.js';
-export { BehaviourMonitor, BaselineFile, ALERT_DEFAULTS, type KnownServers } from './behaviour.js';
+export { BehaviourMonitor, BaselineFile, ALERT_DEFAULTS, type KnownServers, type CallHistory, type CallKey, type CallWindows } from './behaviour.js';
 
 export interface AuditOptions {
   dlp?: DlpConfig;
   alerts?: AlertsConfig;
   /** Servers seen before; default: the `alerts.newServer.baseline` file when set. */
   known?: KnownServers;
+  /** Calls per window learned before this run, for tool_call_unusual (the inventory with --db). */
+  history?: CallHistory;
   anomalies?: Anomalies;
   limits?: Partial<Limits>;
   /** Every finished record (the `audit` command lists them). */
@@ -41,7 +43,9 @@ export class AuditCollector {
     this.anomalies = options.anomalies ?? new Anomalies();
     const baselinePath = options.alerts?.newServer?.baseline;
     if (!options.known && baselinePath) this.baseline = new BaselineFile(baselinePath);
-    this.monitor = new BehaviourMonitor(options.alerts, { known: options.known ?? this.baseline, anomalies: this.anomalies, limits: options.limits });
+    this.monitor = new BehaviourMonitor(options.alerts, {
+      known: options.known ?? this.baseline, history: options.history, anomalies: this.anomalies, limits: options.limits,
+    });
     this.trail = new AuditTrail({
       dlp: new DlpScanner(options.dlp, this.limits.dlpMaxScanChars),
       anomalies: this.anomalies,
@@ -60,9 +64,10 @@ export class AuditCollector {
     this.trail.add(msg);
   }
 
-  /** End of input: flush unanswered requests, save the baseline when asked to. */
+  /** End of input: flush unanswered requests, hand on what was learned, save the baseline when asked to. */
   finish(): AuditSection {
     this.trail.finish();
+    this.monitor.finish();
     if (this.baseline && this.options.alerts?.newServer?.update) this.baseline.save();
     return {
       ...this.counts,

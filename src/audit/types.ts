@@ -37,7 +37,7 @@ export interface DlpHit {
   where: DlpLocation;
 }
 
-export type AlertKind = 'tool_call_burst' | 'resource_enumeration' | 'large_result' | 'many_servers' | 'new_server';
+export type AlertKind = 'tool_call_burst' | 'tool_call_unusual' | 'resource_enumeration' | 'large_result' | 'many_servers' | 'new_server';
 
 export interface AlertEvidence {
   file?: string;
@@ -54,7 +54,7 @@ export interface BehaviourAlert {
   servers: string[];
   /** Tool name, resource prefix or other subject of the alert. */
   subject?: string;
-  /** Peak value reached (calls, distinct resources, bytes, servers) and the configured threshold. */
+  /** Peak value reached (calls, distinct resources, bytes, servers) and the threshold (configured, or learned for tool_call_unusual). */
   value: number;
   threshold: number;
   windowSeconds: number;
@@ -120,6 +120,9 @@ export interface DlpConfig {
 export interface AlertsConfig {
   enabled?: boolean;
   toolCallBurst?: { windowSeconds?: number; maxCalls?: number };
+  /** A window's calls of one tool against the client's own usual count: at least max(minCalls, factor × median of its
+   * earlier busy windows), once minWindows of them were seen (in this run, and in earlier ones with --db). */
+  toolCallUnusual?: { windowSeconds?: number; factor?: number; minWindows?: number; minCalls?: number };
   resourceEnumeration?: { windowSeconds?: number; maxDistinct?: number };
   largeResult?: { maxBytes?: number };
   manyServers?: { windowSeconds?: number; maxDistinct?: number };

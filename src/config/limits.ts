@@ -105,6 +105,14 @@ export const LIMITS = {
   auditMaxAlerts: 1_000,
   /** Keys (client, server, tool) the behaviour windows track at once; oldest dropped: `audit.windows_cap_hit`. */
   auditMaxWindows: 100_000,
+  /** Keys (client, server, tool) whose calls per window are learned for tool_call_unusual; the least recently used is
+   * dropped, and what this run learned of it is lost: `audit.baseline_keys_cap_hit`. The inventory keeps as many keys,
+   * the most recently active (older ones age out there: a key idle that long has no current "usual"). */
+  auditBaselineKeys: 50_000,
+  /** Busy windows remembered per key, the newest: the usual count is their median (older ones roll off by design). */
+  auditBaselineWindows: 32,
+  /** Characters of a tool name in a learned key; a longer (hostile) name is cut and its length appended. */
+  auditBaselineToolChars: 128,
   /** Characters of text put through the DLP detectors per message: `dlp.scan_cap_hit`. */
   dlpMaxScanChars: 8 * 1024 * 1024,
   /** Findings read by `shadowtap rules`; the rest are skipped: `rules.too_many_findings`. */

@@ -12,7 +12,7 @@ import { runCaptureSource } from './capture.js';
 import { openCapture } from '../sources/capture-file.js';
 import { plainFileSize } from '../sources/sniff.js';
 import { VERSION } from '../version.js';
-import { AuditCollector, type KnownServers } from '../audit/index.js';
+import { AuditCollector, type CallHistory, type KnownServers } from '../audit/index.js';
 import type { AlertsConfig, DlpConfig } from '../audit/types.js';
 
 export interface ScanOptions {
@@ -40,6 +40,8 @@ export interface ScanOptions {
   /** Servers seen before, for the "first seen today" alert (the inventory store with --db); a configured
    * `alerts.newServer.baseline` file wins over it. */
   known?: KnownServers;
+  /** Calls per window learned before this run, for the tool_call_unusual alert (the inventory store with --db). */
+  history?: CallHistory;
 }
 
 export interface AnalyzeInputs {
@@ -53,7 +55,9 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
   const anomalies = new Anomalies();
   const detector = new Detector(set, { approved, anomalies, limits: options.limits });
   const known = options.alerts?.newServer?.baseline ? undefined : options.known;
-  const audit = options.audit === false ? undefined : new AuditCollector({ dlp: options.dlp, alerts: options.alerts, known, anomalies, limits: options.limits });
+  const audit = options.audit === false
+    ? undefined
+    : new AuditCollector({ dlp: options.dlp, alerts: options.alerts, known, history: options.history, anomalies, limits: options.limits });
   const summaries: InputSummary[] = [];
   const stats: Record<string, number> = {};
   const bump = (k: string, n: number) => { stats[k] = (stats[k] ?? 0) + n; };

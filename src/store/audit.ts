@@ -1,10 +1,12 @@
 // Data-loss hits and behaviour alerts in the inventory. Each run's contribution is kept per run
 // (dlp_hit_runs, alert_runs: written with SET, never added to), and the totals are recomputed from those
 // rows, so merging the same run twice changes nothing. Values are stored masked only (storedMask).
+// Also the learned calls per window of each (client, server, tool), the baseline of tool_call_unusual.
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { LIMITS } from '../config/limits.js';
 import type { AlertKind, BehaviourAlert, DlpCategory, DlpHit, MessagePart } from '../audit/types.js';
+import type { CallHistory, CallKey, CallWindows } from '../audit/behaviour.js';
 import type { Finding, Severity } from '../detect/finding.js';
 import { hostPort } from '../audit/trail.js';
 
@@ -212,6 +214,46 @@ export function mergeAudit(
         example: a.first < row.first_seen || row.example === '' ? a.example : row.example,
         ...(latest ? { title: al.title, threshold: al.threshold, detail: al.detail } : currentText(db, row.id)),
       });
+    }
+  }
+}
+
+/**
+ * The inventory as the tool_call_unusual baseline: read while the run reads its inputs (a primary-key lookup per key
+ * first seen), written by save() inside the run's commit transaction. A window a run shares with the previous one
+ * (rotated captures) sums both runs' calls; the rows least recently active beyond LIMITS.auditBaselineKeys are dropped.
+ */
+export class StoreCallHistory implements CallHistory {
+  private readonly get: Database.Statement;
+  private readonly learned: Array<[CallKey, CallWindows]> = [];
+
+  constructor(private readonly db: Database.Database) {
+    this.get = db.prepare('SELECT windows FROM tool_call_windows WHERE client = ? AND server = ? AND tool = ? AND window_seconds = ?').pluck();
+  }
+
+  windows(k: CallKey): unknown[] | undefined {
+    const text = this.get.get(k.client, k.server, k.tool, k.windowSeconds) as string | undefined;
+    if (text === undefined) return undefined;
+    try {
+      const w = JSON.parse(text) as unknown;
+      return Array.isArray(w) ? w : [w];
+    } catch {
+      return [text]; // counted by the monitor as a bad window
+    }
+  }
+
+  learn(k: CallKey, windows: CallWindows): void {
+    if (windows.length) this.learned.push([k, windows]);
+  }
+
+  save(runId: number, maxKeys: number = LIMITS.auditBaselineKeys): void {
+    const put = this.db.prepare(`INSERT INTO tool_call_windows (client, server, tool, window_seconds, windows, last_window, last_run)
+      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (client, server, tool, window_seconds) DO UPDATE SET windows = excluded.windows,
+      last_window = excluded.last_window, last_run = excluded.last_run`);
+    for (const [k, w] of this.learned) put.run(k.client, k.server, k.tool, k.windowSeconds, JSON.stringify(w), w[w.length - 1][0], runId);
+    if (this.learned.length) {
+      this.db.prepare(`DELETE FROM tool_call_windows WHERE id IN (SELECT id FROM tool_call_windows ORDER BY last_window DESC, id DESC
+        LIMIT -1 OFFSET ?)`).run(maxKeys);
     }
   }
 }

@@ -220,6 +220,27 @@ export const MIGRATIONS: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    title: 'calls per window learned for each client, server and tool (the tool_call_unusual baseline)',
+    sql: `
+      -- One row per (client, server endpoint, tool, window length): its busy windows, newest last. Replaced whole by
+      -- each run that saw the key (audit/behaviour.ts keeps at most LIMITS.auditBaselineWindows of them); the rows
+      -- least recently active beyond LIMITS.auditBaselineKeys are dropped.
+      CREATE TABLE tool_call_windows (
+        id INTEGER PRIMARY KEY,
+        client TEXT NOT NULL,
+        server TEXT NOT NULL,            -- endpoint ip:port
+        tool TEXT NOT NULL,              -- cut to LIMITS.auditBaselineToolChars
+        window_seconds REAL NOT NULL,
+        windows TEXT NOT NULL,           -- JSON [[window start, calls], ...], oldest first
+        last_window REAL NOT NULL,       -- start of the newest window (traffic time)
+        last_run INTEGER NOT NULL REFERENCES runs(id),
+        UNIQUE (client, server, tool, window_seconds)
+      );
+      CREATE INDEX tool_call_windows_last ON tool_call_windows(last_window);
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

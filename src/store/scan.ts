@@ -13,6 +13,7 @@ import { resolve } from 'node:path';
 import type { Finding } from '../detect/finding.js';
 import { analyze, type ScanOptions } from '../pipeline/scan.js';
 import type { ScanReport } from '../report/model.js';
+import { StoreCallHistory } from './audit.js';
 import { StoreKnownServers } from './known-servers.js';
 import { runInStore } from './run.js';
 
@@ -63,6 +64,7 @@ export async function scanIntoStore(o: StoreScanOptions): Promise<StoreScanResul
   const hashed: Array<{ file: string; hash: string; size: number }> = [];
   for (const file of o.captures) hashed.push({ file, ...(await fileSha256(file)) });
 
+  let history: StoreCallHistory | undefined;
   const run = await runInStore<CaptureSeen[]>({
     db: o.db,
     kind: 'scan',
@@ -80,8 +82,12 @@ export async function scanIntoStore(o: StoreScanOptions): Promise<StoreScanResul
         else { firstOf.set(h.hash, h.file); files.push({ file: h.file, hash: h.hash, size: h.size, read: true }); }
       }
       const toRead = files.filter((f) => f.read).map((f) => f.file);
-      // The inventory is the baseline of the new-server alert (a configured baseline file wins: pipeline/scan.ts).
-      const report = await analyze({ captures: toRead }, { ...o.scan, known: o.scan.known ?? new StoreKnownServers(store.db) });
+      // The inventory is the baseline of the new-server alert (a configured baseline file wins: pipeline/scan.ts), and
+      // of the unusual-call alert (calls per window learned by earlier runs, saved with this one).
+      history = new StoreCallHistory(store.db);
+      const report = await analyze({ captures: toRead }, {
+        ...o.scan, known: o.scan.known ?? new StoreKnownServers(store.db), history: o.scan.history ?? history,
+      });
       return { report, state: files };
     },
     remember: (store, runId, report, files) => {
@@ -91,6 +97,7 @@ export async function scanIntoStore(o: StoreScanOptions): Promise<StoreScanResul
         const input = report.inputs.find((i) => i.file === f.file);
         remember.run(f.hash, f.size, resolve(f.file), input?.records ?? 0, runId);
       }
+      history!.save(runId);
     },
   });
   return { runId: run.runId, report: run.report, newFindings: run.newFindings, files: run.state, attempts: run.attempts };

@@ -135,6 +135,25 @@ describe('behaviour alerts on SDK-made captures', () => {
     const r = await analyze({ captures: [FX('audit-clean.pcapng'), FX('audit-secrets.pcapng')] });
     expect(r.audit!.alerts).toEqual([]);
   });
+
+  it('a client calling a tool far above its own steady pace raises tool_call_unusual; the steady pace alone nothing', async () => {
+    for (const file of ['audit-steady.pcapng', 'audit-unusual.pcapng', 'audit-clean.pcapng', 'audit-legacy-clean.pcapng']) {
+      const alone = await analyze({ captures: [FX(file)] });
+      expect(alone.audit!.alerts, file).toEqual([]);
+    }
+    const r = await analyze({ captures: [FX('audit-steady.pcapng'), FX('audit-unusual.pcapng')] });
+    expect(r.audit!.alerts.map((a) => [a.kind, a.client, a.subject, a.value, a.threshold])).toEqual([
+      ['tool_call_unusual', '10.98.7.20', 'search', 20, 15], // 23 calls within 60 s: below the fixed burst threshold of 30
+    ]);
+    expect(r.audit!.alerts[0].detail).toContain('it usually calls it 3 times (median of its 9 earlier busy windows; threshold 15)');
+    expect(r.findings[0].alerts!.map((a) => a.kind)).toEqual(['tool_call_unusual']);
+    expect(r.findings[0].severity).toBe('high'); // a medium alert does not lower it
+    expect(formatReport(r, 'csv')).toContain('tool_call_unusual:search=20/15');
+    expect(formatReport(r, 'html')).toContain('Tool called far more often than this client usually does');
+    // The thresholds come from the config: a larger factor silences it.
+    const lax = await analyze({ captures: [FX('audit-steady.pcapng'), FX('audit-unusual.pcapng')] }, { alerts: { toolCallUnusual: { factor: 7 } } });
+    expect(lax.audit!.alerts).toEqual([]);
+  });
 });
 
 describe('shadowtap audit', () => {
@@ -180,6 +199,9 @@ describe('shadowtap audit', () => {
     expect(lines[0]).toBe('time,client,client_name,server,server_name,from,kind,method,id,target,args,args_bytes,status,result_bytes,duration_ms,error_code,error,dlp,file,frame');
     expect(lines).toHaveLength(1 + 82);
     expect(c.o.err).toContain('alert tool_call_burst');
+    const u = io();
+    expect(await main(['audit', FX('audit-steady.pcapng'), FX('audit-unusual.pcapng'), '--config', config], u.cli)).toBe(1);
+    expect(u.o.out).toMatch(/^ALERT medium tool_call_unusual: 10\.98\.7\.20 called tool "search" on 10\.98\.7\.10:3000 up to 20 times/m);
   });
 
   it('a bad user pattern in the config is a usage error', async () => {
@@ -193,6 +215,12 @@ describe('shadowtap audit', () => {
     const u = io();
     expect(await main(['audit', FX('audit-clean.pcapng'), '--config', unknown], u.cli)).toBe(2);
     expect(u.o.err).toMatch(/toolCallBurts/);
+    for (const bad of [{ factor: 1 }, { minWindows: 0 }, { minCalls: 1.5 }, { windowSeconds: 0 }, { median: 3 }]) {
+      writeFileSync(unknown, JSON.stringify({ alerts: { toolCallUnusual: bad } }));
+      const b = io();
+      expect(await main(['audit', FX('audit-clean.pcapng'), '--config', unknown], b.cli), JSON.stringify(bad)).toBe(2);
+      expect(b.o.err).toMatch(/toolCallUnusual/);
+    }
   });
 });
 

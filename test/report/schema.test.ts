@@ -366,7 +366,7 @@ const CONFIDENCES = { low: 1, medium: 1, high: 1 } satisfies Record<Confidence, 
 const SEVERITIES = { info: 1, low: 1, medium: 1, high: 1, critical: 1 } satisfies Record<Severity, 1>;
 const DLP_CATEGORIES = { secret: 1, pci: 1, pii: 1, marker: 1, custom: 1 } satisfies Record<DlpCategory, 1>;
 const PARTS = { request: 1, response: 1, error: 1, notification: 1 } satisfies Record<MessagePart, 1>;
-const ALERT_KINDS = { tool_call_burst: 1, resource_enumeration: 1, large_result: 1, many_servers: 1, new_server: 1 } satisfies Record<AlertKind, 1>;
+const ALERT_KINDS = { tool_call_burst: 1, tool_call_unusual: 1, resource_enumeration: 1, large_result: 1, many_servers: 1, new_server: 1 } satisfies Record<AlertKind, 1>;
 const SOURCE_KINDS = { pcap: 1, log: 1 } satisfies Record<SourceRef['kind'], 1>;
 const INPUT_KINDS = { capture: 1, log: 1 } satisfies Record<InputSummary['kind'], 1>;
 
