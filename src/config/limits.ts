@@ -57,6 +57,13 @@ export const LIMITS = {
   /** Live capture: bytes kept per frame. `cap` fixes libpcap's snaplen at 65535, so larger frames (lo's MTU is 65536) arrive cut: `frame.truncated`. */
   liveSnaplenBytes: 65535,
 
+  /** dnsmasq without --log-queries=extra: queried names remembered to tie answers to their client; past it the oldest
+   * is dropped: `log.dnsmasq_pending_cap_hit`. */
+  logDnsmasqPendingQueries: 4096,
+  /** A remembered dnsmasq query older than this is forgotten: well past dnsmasq's 10 s wait for an upstream. */
+  logDnsmasqPendingSeconds: 60,
+  /** CNAME hops linked in one dnsmasq answer (dnsmasq itself follows fewer): `log.dnsmasq_cname_cap_hit`. */
+  logDnsmasqCnameHops: 16,
   /** One log line: `log.line_too_long`. */
   logMaxLineBytes: 64 * 1024,
   /** Incremental import: content bytes at the start of a log that identify it across renames, copies and gzip. */
