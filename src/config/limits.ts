@@ -64,6 +64,9 @@ export const LIMITS = {
   logDnsmasqPendingSeconds: 60,
   /** CNAME hops linked in one dnsmasq answer (dnsmasq itself follows fewer): `log.dnsmasq_cname_cap_hit`. */
   logDnsmasqCnameHops: 16,
+  /** Windows DNS "Details" mode: lines of one packet's detail block (≈140 answer records); past it the rest of the
+   * block is passed over and what was read is kept: `log.windows_dns_detail_cap_hit` (zone transfers print thousands). */
+  logWindowsDnsDetailLines: 1000,
   /** One log line: `log.line_too_long`. */
   logMaxLineBytes: 64 * 1024,
   /** Incremental import: content bytes at the start of a log that identify it across renames, copies and gzip. */

@@ -506,15 +506,18 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
 
   let parser: LogLineParser | undefined = forced ? forced.parser(ctx) : undefined;
   let format: LogFormat | undefined = forced;
-  const pending: Array<[string, number]> = [];
+  /** Lines read before the format is known: text, line number, content offset where the line starts. */
+  const pending: Array<[string, number, number]> = [];
   let sniffed = 0;
   let unrecognised = false;
+  /** Where the record the parser has open began (LogLineParser.open): content offset and the lines before it. */
+  let openAt: { offset: number; lines: number } | undefined;
 
-  const run = (text: string, lineNo: number) => {
+  const deliver = (lineNo: number, call: () => Observation[] | undefined) => {
     const before = anomalies.total;
     let res: Observation[] | undefined;
     try {
-      res = parser!.line(text, lineNo);
+      res = call();
     } catch {
       anomalies.add('parser.internal_error', { file, line: lineNo, detail: format?.id });
       stats.badLines++;
@@ -531,6 +534,14 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
       options.onObservation(o);
     }
   };
+  const run = (text: string, lineNo: number, start: number) => {
+    if (text.trim() === '') {
+      if (parser!.blank) deliver(lineNo, () => parser!.blank!(lineNo));
+      return;
+    }
+    deliver(lineNo, () => parser!.line(text, lineNo));
+    if (parser!.open?.() === lineNo) openAt = { offset: start, lines: lineNo - 1 };
+  };
 
   const decide = (): boolean => {
     format = detectFormat(pending.map(([t]) => t));
@@ -544,7 +555,7 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
     }
     stats.format = format.id;
     parser = format.parser(ctx);
-    for (const [t, n] of pending) run(t, n);
+    for (const [t, n, at] of pending) run(t, n, at);
     pending.length = 0;
     return true;
   };
@@ -561,6 +572,7 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
       ctx.anomalies = new Anomalies();
       try {
         for (let i = 0; i < lines.length; i++) parser.line(lines[i], i + 1);
+        parser.end?.(false); // a record the head left open is not this run's
       } catch {
         // A header replay that throws only means the parser starts without it.
       }
@@ -568,15 +580,20 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
     }
   }
 
-  const onLine = (buf: Buffer, lineNo: number): boolean => {
+  const onLine = (buf: Buffer, lineNo: number, start: number): boolean => {
     let end = buf.length;
     if (end > 0 && buf[end - 1] === 0x0d) end--;
     let text = buf.toString('utf8', 0, end);
     if (lineNo === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     stats.lines = lineNo - baseLines;
-    if (text.trim() === '') return true;
-    if (parser) { run(text, lineNo); return true; }
-    pending.push([text, lineNo]);
+    if (parser) { run(text, lineNo, start); return true; }
+    if (text.trim() === '') {
+      // Kept for a parser that ends records at blank lines; a run of them is one.
+      const last = pending[pending.length - 1];
+      if (last && last[0].trim() !== '') pending.push(['', lineNo, start]);
+      return true;
+    }
+    pending.push([text, lineNo, start]);
     if (++sniffed >= SNIFF_LINES) return decide();
     return true;
   };
@@ -605,6 +622,7 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
       for (let nl = chunk.indexOf(10, start); nl >= 0; nl = chunk.indexOf(10, start)) {
         const piece = chunk.subarray(start, nl);
         start = nl + 1;
+        const lineStart = lineEnd;
         lineEnd = chunkPos + start;
         lineNo++;
         if (skipping) { skipping = false; stats.lines = lineNo - baseLines; continue; }
@@ -617,7 +635,7 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
         }
         const line = parts.length ? Buffer.concat([...parts, piece]) : piece;
         parts = []; partLen = 0;
-        if (!onLine(line, lineNo)) { stop = true; break outer; }
+        if (!onLine(line, lineNo, lineStart)) { stop = true; break outer; }
       }
       chunkPos += chunk.length;
       if (start < chunk.length && !skipping) {
@@ -636,8 +654,17 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
     const holdBack = incremental && !probe!.gzip;
     if (!stop) {
       if (skipping) { if (!holdBack) { lineNo++; stats.lines = lineNo - baseLines; lineEnd = chunkPos; } }
-      else if (partLen > 0 && !holdBack) { lineNo++; onLine(Buffer.concat(parts), lineNo); lineEnd = chunkPos; }
+      else if (partLen > 0 && !holdBack) { lineNo++; onLine(Buffer.concat(parts), lineNo, lineEnd); lineEnd = chunkPos; }
       if (!parser && !unrecognised && pending.length > 0) decide();
+      // A record still open at the end: the parser flushes it, or leaves it (a file still being written) for the
+      // next run, which then starts at its first line.
+      if (parser?.end) {
+        const from = parser.open?.();
+        const more = holdBack && from !== undefined && openAt?.lines === from - 1;
+        let left = false;
+        deliver(lineNo, () => { const r = parser!.end!(more); left = r === undefined; return r ?? []; });
+        if (left) { lineEnd = openAt!.offset; lineNo = openAt!.lines; }
+      }
     }
   } finally {
     if (file !== '-' && 'destroy' in (rawStream as object)) (rawStream as unknown as { destroy(): void }).destroy();

@@ -23,6 +23,15 @@ export interface LogLineParser {
    * and still return `[]`; then the line counts as bad too.
    */
   line(text: string, lineNo: number): Observation[] | undefined;
+  /**
+   * For records that span lines (Windows DNS debug detail blocks). `blank`: a blank line, which `line` never
+   * sees (it may end a record). `open`: the line where the record still open began, if one is. `end`: the file's
+   * last line was read; the open record's observations, or, when `more` (an incremental import of a file still
+   * being written, which will read the record again from its first line next run), undefined to leave it for then.
+   */
+  blank?(lineNo: number): Observation[];
+  open?(): number | undefined;
+  end?(more: boolean): Observation[] | undefined;
 }
 
 export interface LogFormat {
