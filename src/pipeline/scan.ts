@@ -2,6 +2,7 @@
 import { Anomalies } from '../core/anomalies.js';
 import type { Limits } from '../config/limits.js';
 import { Detector } from '../detect/engine.js';
+import type { Finding } from '../detect/finding.js';
 import { loadApproved } from '../detect/approved.js';
 import { loadSignatures } from '../detect/signatures/load.js';
 import type { Observation } from '../detect/observation.js';
@@ -37,6 +38,8 @@ export interface ScanOptions {
   audit?: boolean;
   /** Incremental log import: resume each file where the inventory store's cursor says (store/import.ts). */
   logResume?: LogResume;
+  /** Handed, before reading, the detector's findings so far (store/import.ts commits them with each log file's cursor). */
+  findingsSoFar?(get: () => Finding[]): void;
   /** Servers seen before, for the "first seen today" alert (the inventory store with --db); a configured
    * `alerts.newServer.baseline` file wins over it. */
   known?: KnownServers;
@@ -54,6 +57,7 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
   const approved = options.approved ? loadApproved(options.approved) : undefined;
   const anomalies = new Anomalies();
   const detector = new Detector(set, { approved, anomalies, limits: options.limits });
+  options.findingsSoFar?.(() => detector.findings());
   const known = options.alerts?.newServer?.baseline ? undefined : options.known;
   const audit = options.audit === false
     ? undefined

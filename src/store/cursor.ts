@@ -1,7 +1,7 @@
 // Log cursors in the store. A file's content is identified by its first bytes (head hash), not by its
 // name or inode, so a renamed (app.log → app.log.1), copied (copytruncate) or gzipped (app.log.2.gz)
 // file is recognised as the content already partly imported, and resumed after the bytes read.
-// Updates made during a run stay in memory until the run commits (commit() inside its transaction).
+// Updates made while a file is read stay in memory until commit(), inside the transaction of that file.
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
@@ -137,7 +137,7 @@ export class StoreCursors implements LogResume {
     this.pending.set(key, { id, key, cursor: c, path: resolve(stats.file), format: stats.format });
   }
 
-  /** Write this run's cursor advances; the caller holds the write transaction. */
+  /** Write the cursor advances not written yet; the caller holds the write transaction. */
   commit(runId: number): void {
     const update = this.db.prepare(`UPDATE streams SET head_len = @headLen, head_hash = @headHash, offset = @end, lines = @lines,
       tail_len = @tailLen, tail_hash = @tailHash, format = @format, path = @path, dev = @dev, ino = @ino, size = @size,
@@ -162,5 +162,7 @@ export class StoreCursors implements LogResume {
       }
       setPath.run(p.path, id, runId);
     }
+    // Written: later files of the run find these streams in the table (a new stream must not be inserted twice).
+    this.pending.clear();
   }
 }

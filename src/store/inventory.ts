@@ -93,6 +93,11 @@ export interface RunRow {
   attempts: number;
   /** import (logs, by cursor) or scan (captures, by content hash). */
   kind: 'import' | 'scan';
+  /** running (an import that has committed some files), complete, or interrupted (taken over by run `resumedBy`). */
+  state: 'running' | 'complete' | 'interrupted';
+  /** Transactions committed: one per log file of an import, and the last one. */
+  commits: number;
+  resumedBy: number | null;
 }
 
 export interface MergeResult {
@@ -339,6 +344,7 @@ function toRun(r: Record<string, unknown>): RunRow {
     host: r.host as string, pid: r.pid as number, inputs: parse(r.inputs as string), files: r.files as number, bytes: r.bytes as number,
     lines: r.lines as number, observations: r.observations as number, findings: r.findings as number, newFindings: r.new_findings as number,
     newShadow: r.new_shadow as number, attempts: r.attempts as number, kind: (r.kind as 'import' | 'scan' | undefined) ?? 'import',
+    state: r.state as RunRow['state'], commits: r.commits as number, resumedBy: r.resumed_by as number | null,
   };
 }
 

@@ -241,6 +241,26 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX tool_call_windows_last ON tool_call_windows(last_window);
     `,
   },
+  {
+    version: 4,
+    title: 'import runs commit per log file: run state, and the findings of a run not merged yet',
+    sql: `
+      -- running: an import that has committed some files (its row is written with the first one) and not finished;
+      -- complete; interrupted: a running import whose process died (or that failed), taken over by run resumed_by.
+      ALTER TABLE runs ADD COLUMN state TEXT NOT NULL DEFAULT 'complete';
+      ALTER TABLE runs ADD COLUMN commits INTEGER NOT NULL DEFAULT 1;   -- transactions committed: one per log file, one at the end
+      ALTER TABLE runs ADD COLUMN resumed_by INTEGER REFERENCES runs(id);
+
+      -- The findings of an import so far (one detector over all its files), committed with each file's cursor.
+      -- They are merged into servers/domains/clients when the run completes, or by the run that resumes it.
+      CREATE TABLE run_findings (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        id TEXT NOT NULL,                -- finding id
+        finding TEXT NOT NULL,           -- JSON (detect/finding.ts Finding)
+        PRIMARY KEY (run_id, id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,5 +1,5 @@
 // Windows DNS debug log with "Details": each packet line's detail block is read for the answers
-// (fixtures/logs/windows-dns/PROVENANCE.md), a cut or garbled block is counted at file:line, a block has a line cap,
+// (fixtures/logs/PROVENANCE.md, Windows DNS section), a cut or garbled block is counted at file:line, a block has a line cap,
 // and an incremental import leaves a block still being written for the next run.
 import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,52 +1,14 @@
 // The built CLI as a scheduler runs it: --new-only exit codes and NDJSON, a run killed with SIGKILL
 // (after reading, inside the commit transaction, and at a random moment) then resumed, and two runs
 // against one store at once. Needs `npm run build` (npm test does it).
-import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { assertBuilt, cli, integrity, start } from './bin.js';
 import { gatewayLines, inventoryView, runCount, tmp, totalHits } from './support.js';
 
-const ROOT = join(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin', 'shadowtap.js');
-
-beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist', 'store', 'import.js'))) throw new Error('build first: npm run build (npm test does)');
-});
-
-function cli(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8', timeout: 60_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-interface Child { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-/** Start the CLI; `killWhen(stderrSoFar)` true → SIGKILL. */
-function start(args: string[], env: Record<string, string> = {}, killWhen?: (stderr: string) => boolean, killAfterMs?: number): Promise<Child> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...env } });
-    let stdout = '';
-    let stderr = '';
-    const bound = setTimeout(() => p.kill('SIGKILL'), 60_000);
-    if (killAfterMs !== undefined) setTimeout(() => p.kill('SIGKILL'), killAfterMs);
-    p.stdout.on('data', (d) => { stdout += d; });
-    p.stderr.on('data', (d) => {
-      stderr += d;
-      if (killWhen?.(stderr)) p.kill('SIGKILL');
-    });
-    p.on('close', (code, signal) => { clearTimeout(bound); resolve({ code, signal, stdout, stderr }); });
-  });
-}
-
-function integrity(db: string): string {
-  const d = new Database(db, { readonly: true });
-  try {
-    return d.pragma('integrity_check', { simple: true }) as string;
-  } finally {
-    d.close();
-  }
-}
+beforeAll(assertBuilt);
 
 /** Inventory of `content` imported whole by the CLI into a fresh store. */
 function oracle(content: string) {

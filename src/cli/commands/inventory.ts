@@ -116,6 +116,7 @@ export function runRecord(r: RunRow): Record<string, unknown> {
     type: 'shadowtap.inventory.run', id: r.id, started_at: iso(r.startedAt), finished_at: iso(r.finishedAt), tool_version: r.toolVersion,
     host: r.host, pid: r.pid, inputs: r.inputs, files: r.files, bytes: r.bytes, lines: r.lines, observations: r.observations,
     findings: r.findings, new_findings: r.newFindings, new_shadow: r.newShadow, attempts: r.attempts, kind: r.kind,
+    state: r.state, commits: r.commits, resumed_by: r.resumedBy,
   };
 }
 
@@ -146,7 +147,7 @@ const COLUMNS: Record<InventoryKind, string[]> = {
   servers: Object.keys(serverRecord({ names: [], clients: [], methods: {}, tools: {}, paths: [], signatures: [], sources: [], score: 0, firstSeen: 0, lastSeen: 0 } as unknown as ServerRow)).filter((k) => k !== 'type'),
   domains: ['name', 'status', 'first_seen', 'last_seen', 'hits', 'runs', 'first_run', 'last_run', 'servers', 'clients', 'sources'],
   clients: ['ip', 'status', 'client_names', 'first_seen', 'last_seen', 'hits', 'runs', 'first_run', 'last_run', 'servers', 'sources'],
-  runs: ['id', 'started_at', 'finished_at', 'tool_version', 'host', 'pid', 'inputs', 'files', 'bytes', 'lines', 'observations', 'findings', 'new_findings', 'new_shadow', 'attempts', 'kind'],
+  runs: ['id', 'started_at', 'finished_at', 'tool_version', 'host', 'pid', 'inputs', 'files', 'bytes', 'lines', 'observations', 'findings', 'new_findings', 'new_shadow', 'attempts', 'kind', 'state', 'commits', 'resumed_by'],
   dlp: Object.keys(dlpRecord({ clients: [], runIds: [], firstSeen: 0, lastSeen: 0 } as unknown as DlpRow)).filter((k) => k !== 'type'),
   alerts: Object.keys(alertRecord({ servers: [], runIds: [], firstSeen: 0, lastSeen: 0 } as unknown as AlertRow)).filter((k) => k !== 'type'),
 };
@@ -162,7 +163,7 @@ const TABLE_COLUMNS: Record<InventoryKind, Array<[string, string]>> = {
   clients: [['STATUS', 'status'], ['CLIENT', 'ip'], ['SOFTWARE', 'client_names'], ['SERVERS', 'servers'], ['HITS', 'hits'], ['RUNS', 'runs'],
     ['FIRST SEEN', 'first_seen'], ['LAST SEEN', 'last_seen']],
   runs: [['RUN', 'id'], ['FINISHED', 'finished_at'], ['FILES', 'files'], ['BYTES', 'bytes'], ['LINES', 'lines'], ['FINDINGS', 'findings'],
-    ['NEW', 'new_findings'], ['NEW SHADOW', 'new_shadow'], ['ATTEMPTS', 'attempts'], ['KIND', 'kind'], ['HOST', 'host']],
+    ['NEW', 'new_findings'], ['NEW SHADOW', 'new_shadow'], ['ATTEMPTS', 'attempts'], ['KIND', 'kind'], ['STATE', 'state'], ['RESUMED BY', 'resumed_by'], ['HOST', 'host']],
   dlp: [['SEVERITY', 'severity'], ['DETECTOR', 'detector'], ['MASKED', 'masked'], ['SERVER', 'server'], ['METHOD', 'method'], ['PATH', 'path'],
     ['CLIENTS', 'clients'], ['COUNT', 'count'], ['RUNS', 'runs'], ['LAST SEEN', 'last_seen']],
   alerts: [['SEVERITY', 'severity'], ['KIND', 'kind'], ['CLIENT', 'client'], ['SERVERS', 'servers'], ['SUBJECT', 'subject'], ['VALUE', 'value'],

@@ -1,5 +1,5 @@
 // Windows DNS Server debug log (dns.log) (research D.6; MS-DNSP DNS_LOG_LEVELS; the legend the server writes at
-// the top of the file; fixtures/logs/windows-dns/PROVENANCE.md):
+// the top of the file; fixtures/logs/PROVENANCE.md, Windows DNS section):
 //   11/25/2026 8:20:01 AM 0A1C PACKET  000001D2C3B4A590 UDP Rcv 10.1.2.3        5b47   Q [0001   D   NOERROR] A      (3)mcp(7)example(3)com(0)
 // Date and time are locale-dependent: M/D/Y (US, with AM/PM), D.M.Y and Y-M-D are read.
 // Rcv without R = a client's query; Snd with R = the answer sent back to it. Queries the server
