@@ -2,7 +2,7 @@
 // then attached to the findings of the same server endpoint.
 import { Anomalies } from '../core/anomalies.js';
 import { limits as makeLimits, type Limits } from '../config/limits.js';
-import type { Finding, Severity } from '../detect/finding.js';
+import { SEVERITY_RANK, type Finding, type Severity } from '../detect/finding.js';
 import type { Message } from '../protocols/messages.js';
 import { BaselineFile, BehaviourMonitor, type CallHistory, type KnownServers } from './behaviour.js';
 import { DlpScanner } from './dlp.js';
@@ -27,7 +27,6 @@ export interface AuditOptions {
   onRecord?(record: AuditRecord): void;
 }
 
-export const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 
 export class AuditCollector {
   readonly trail: AuditTrail;

@@ -8,7 +8,7 @@ import type { ApprovedRegistry } from './approved.js';
 import { isApproved } from './approved.js';
 import { BoundedMap } from './bounded-map.js';
 import { getField } from './fields.js';
-import type { Confidence, Evidence, Finding, FindingClient, Severity, Signal, Transport } from './finding.js';
+import { CONFIDENCE_RANK, SEVERITY_RANK, type Confidence, type Evidence, type Finding, type FindingClient, type Severity, type Signal, type Transport } from './finding.js';
 import type { Observation, ObservationKind } from './observation.js';
 import { SignatureIndex } from './signatures/match.js';
 import type { CompiledSignature, SignatureSet } from './signatures/types.js';
@@ -56,8 +56,6 @@ interface FlowContext {
   ua?: string;
 }
 
-const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
-const CONFIDENCE_RANK: Record<Confidence, number> = { low: 0, medium: 1, high: 2 };
 /** When a subject has several transport hints, the most specific wins. */
 const TRANSPORT_ORDER: Transport[] = ['websocket', 'legacy-sse', 'streamable-http', 'ndjson-tcp', 'http', 'tls', 'conn-only', 'dns-only'];
 const CARRIER_TRANSPORT: Record<string, Transport> = {

@@ -5,6 +5,10 @@ import type { BehaviourAlert, DlpHit } from '../audit/types.js';
 export type Confidence = 'low' | 'medium' | 'high';
 export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
 
+/** Order of confidences and severities, for comparing and picking the higher. */
+export const CONFIDENCE_RANK: Readonly<Record<Confidence, number>> = { low: 1, medium: 2, high: 3 };
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
+
 export type Transport =
   | 'streamable-http'
   | 'legacy-sse'

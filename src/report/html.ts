@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import Handlebars from 'handlebars';
 import { LIMITS } from '../config/limits.js';
-import type { Confidence, Evidence, Finding } from '../detect/finding.js';
+import { CONFIDENCE_RANK, type Confidence, type Evidence, type Finding } from '../detect/finding.js';
 import { buildRuleSet, findTarget } from '../rules/index.js';
 import { PACKAGE_ROOT } from '../version.js';
 import type { ScanReport } from './model.js';
@@ -29,7 +29,6 @@ export interface HtmlOptions {
   templateDir?: string;
 }
 
-const CONF_RANK: Record<Confidence, number> = { low: 1, medium: 2, high: 3 };
 
 export function formatHtml(report: ScanReport, options: HtmlOptions = {}): string {
   const hb = Handlebars.create();
@@ -40,7 +39,7 @@ export function formatHtml(report: ScanReport, options: HtmlOptions = {}): strin
   const ordered = report.findings.slice().sort(
     (a, b) =>
       Number(a.approved) - Number(b.approved) ||
-      CONF_RANK[b.confidence] - CONF_RANK[a.confidence] ||
+      CONFIDENCE_RANK[b.confidence] - CONFIDENCE_RANK[a.confidence] ||
       b.score - a.score ||
       a.firstSeen - b.firstSeen,
   );

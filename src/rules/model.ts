@@ -2,7 +2,7 @@
 // passed a validator (validate.ts); anything refused is listed with a reason and never rendered.
 import { Anomalies } from '../core/anomalies.js';
 import { LIMITS } from '../config/limits.js';
-import type { Confidence, Finding } from '../detect/finding.js';
+import { CONFIDENCE_RANK, type Confidence, type Finding } from '../detect/finding.js';
 import { Safe, word, WORD_RE } from './safe.js';
 import {
   validateCommentToken,
@@ -69,7 +69,6 @@ export interface RuleSet {
   serial: number;
 }
 
-const CONFIDENCE_RANK: Record<Confidence, number> = { low: 1, medium: 2, high: 3 };
 const TRANSPORTS = new Set(['streamable-http', 'legacy-sse', 'websocket', 'ndjson-tcp', 'http', 'tls', 'dns-only', 'conn-only']);
 const HTTP_TRANSPORTS = new Set(['streamable-http', 'legacy-sse', 'http', 'websocket']);
 /**

@@ -7,13 +7,13 @@ import type Database from 'better-sqlite3';
 import { LIMITS } from '../config/limits.js';
 import type { AlertKind, BehaviourAlert, DlpCategory, DlpHit, MessagePart } from '../audit/types.js';
 import type { CallHistory, CallKey, CallWindows } from '../audit/behaviour.js';
-import type { Finding, Severity } from '../detect/finding.js';
+import { SEVERITY_RANK, type Finding, type Severity } from '../detect/finding.js';
 import { hostPort } from '../audit/trail.js';
+import type { Sighting } from './inventory.js';
 
-const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 const higher = (a: Severity, b: Severity): Severity => (SEVERITY_RANK[a] >= SEVERITY_RANK[b] ? a : b);
 
-export interface DlpRow {
+export interface DlpRow extends Sighting {
   id: number;
   /** Inventory server id ('' for an endpoint no finding was made for). */
   serverId: string;
@@ -29,15 +29,10 @@ export interface DlpRow {
   clients: string[];
   example: string;
   count: number;
-  firstSeen: number;
-  lastSeen: number;
-  runs: number;
-  firstRun: number;
-  lastRun: number;
   runIds: number[];
 }
 
-export interface AlertRow {
+export interface AlertRow extends Sighting {
   id: number;
   serverId: string;
   client: string;
@@ -52,11 +47,6 @@ export interface AlertRow {
   detail: string;
   example: string;
   count: number;
-  firstSeen: number;
-  lastSeen: number;
-  runs: number;
-  firstRun: number;
-  lastRun: number;
   runIds: number[];
 }
 

@@ -3,19 +3,26 @@
 import { resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import { LIMITS } from '../config/limits.js';
-import type { Confidence, Finding, Severity, Transport } from '../detect/finding.js';
+import { CONFIDENCE_RANK, SEVERITY_RANK, type Confidence, type Finding, type Severity, type Transport } from '../detect/finding.js';
 import type { BehaviourAlert, DlpHit } from '../audit/types.js';
 import { listAlerts, listDlp, mergeAudit, type AlertRow, type DlpRow } from './audit.js';
 
-const CONFIDENCE_RANK: Record<Confidence, number> = { low: 1, medium: 2, high: 3 };
-const SEVERITY_RANK: Record<Severity, number> = { info: 0, low: 1, medium: 2, high: 3, critical: 4 };
 /** Most specific first (as the detector ranks transport hints). */
 const TRANSPORT_RANK: Transport[] = ['websocket', 'legacy-sse', 'streamable-http', 'ndjson-tcp', 'http', 'tls', 'conn-only', 'dns-only'];
 
 export type Status = 'shadow' | 'approved';
 export type EntityKind = 'server' | 'domain' | 'client';
 
-export interface ServerRow {
+/** When, and in which inventory runs, an entry was seen (times in epoch seconds). */
+export interface Sighting {
+  firstSeen: number;
+  lastSeen: number;
+  runs: number;
+  firstRun: number;
+  lastRun: number;
+}
+
+export interface ServerRow extends Sighting {
   id: string;
   ip: string | null;
   port: number | null;
@@ -30,12 +37,7 @@ export interface ServerRow {
   confidence: Confidence;
   score: number;
   severity: Severity;
-  firstSeen: number;
-  lastSeen: number;
   hits: number;
-  runs: number;
-  firstRun: number;
-  lastRun: number;
   clients: string[];
   methods: Record<string, number>;
   tools: Record<string, number>;
@@ -47,30 +49,20 @@ export interface ServerRow {
   alerts: number;
 }
 
-export interface DomainRow {
+export interface DomainRow extends Sighting {
   name: string;
   status: Status;
-  firstSeen: number;
-  lastSeen: number;
   hits: number;
-  runs: number;
-  firstRun: number;
-  lastRun: number;
   servers: string[];
   clients: string[];
   sources: string[];
 }
 
-export interface ClientRow {
+export interface ClientRow extends Sighting {
   ip: string;
   names: string[];
   status: Status;
-  firstSeen: number;
-  lastSeen: number;
   hits: number;
-  runs: number;
-  firstRun: number;
-  lastRun: number;
   servers: string[];
   sources: string[];
 }

@@ -1,6 +1,6 @@
 // `shadowtap scan` and `shadowtap import`: inputs → findings → a report, and an exit code a scheduler can use.
 import { stat, writeFile } from 'node:fs/promises';
-import type { Confidence } from '../../detect/finding.js';
+import { CONFIDENCE_RANK, type Confidence } from '../../detect/finding.js';
 import { analyze, type ScanOptions } from '../../pipeline/scan.js';
 import { formatReport, type ReportFormat } from '../../report/formats.js';
 import { findingRules } from '../../report/html.js';
@@ -11,7 +11,6 @@ import { EXIT, UsageError, type CliIO } from '../io.js';
 import type { AlertsConfig, DlpConfig } from '../../audit/types.js';
 import { Progress } from '../progress.js';
 
-export const CONFIDENCE_RANK: Record<Confidence, number> = { low: 1, medium: 2, high: 3 };
 
 export interface ScanCommandOptions {
   files: string[];
