@@ -1,6 +1,8 @@
 // Where a command writes: machine output to stdout, progress and diagnostics to stderr.
 export interface CliIO {
   stdout(text: string): void;
+  /** Bytes for stdout, kept by the callee (decode writes its NDJSON as UTF-8 it built itself). Else stdout(text). */
+  stdoutBytes?(bytes: Uint8Array): void;
   stderr(text: string): void;
   /** True when stderr is a terminal (progress bars, colours). */
   isTTY: boolean;

@@ -28,6 +28,7 @@ export function defaultIO(): CliIO {
   const isTTY = Boolean(process.stderr.isTTY);
   return {
     stdout: (t) => void process.stdout.write(t),
+    stdoutBytes: (b) => void process.stdout.write(b),
     stderr: (t) => void process.stderr.write(t),
     isTTY,
     color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,

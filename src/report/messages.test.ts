@@ -1,5 +1,6 @@
 // The string-built `decode` line must be byte-identical to JSON.stringify of messageToJson's object, on every
-// message of every fixture capture, and isoTime's per-second cache must not change any timestamp.
+// message of every fixture capture; the byte writer `decode` uses, to those lines; and isoTime's per-second cache
+// must not change any timestamp.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import fc from 'fast-check';
 import { collectMessages } from '../pipeline/capture.js';
 import type { Message } from '../protocols/messages.js';
 import { isoTime, messageToJson, messageToJsonLine } from './messages.js';
+import { MessageLineWriter } from './message-writer.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const captures = ['fixtures/pcap', 'fixtures/sample', 'fixtures/audit'].flatMap((dir) =>
@@ -27,6 +29,19 @@ function isoTimeUncached(ts: number): string {
 
 const kindsSeen = new Set<string>();
 
+/** What MessageLineWriter hands its sink for `msgs`, as one string; `size` small forces flushes inside lines. */
+function written(file: string, msgs: Message[], size?: number): { text: string; pieces: number } {
+  const pieces: Uint8Array[] = [];
+  const w = new MessageLineWriter(file, (b) => pieces.push(b), size);
+  for (const msg of msgs) w.write(msg);
+  w.flush();
+  return { text: Buffer.concat(pieces).toString('utf8'), pieces: pieces.length };
+}
+
+function lines(file: string, msgs: Message[]): string {
+  return msgs.map((m) => `${messageToJsonLine(JSON.stringify(file), m)}\n`).join('');
+}
+
 describe('messageToJsonLine', () => {
   it('finds fixtures to compare on', () => {
     expect(captures.length).toBeGreaterThan(20);
@@ -38,6 +53,10 @@ describe('messageToJsonLine', () => {
       kindsSeen.add(msg.kind);
       expect(messageToJsonLine(JSON.stringify(path), msg)).toBe(reference(path, msg));
     }
+    expect(written(path, msgs).text).toBe(lines(path, msgs));
+    const small = written(path, msgs, 64);
+    expect(small.text).toBe(lines(path, msgs));
+    if (msgs.length > 1) expect(small.pieces).toBeGreaterThan(msgs.length);
   }, 30_000);
 
   it('the fixtures covered every message kind', () => {
@@ -59,6 +78,9 @@ describe('messageToJsonLine', () => {
       { kind: 'tls.client_hello', flow: { ...flow, vlan: [] }, dir: 'c2s', frame: 2, ts: 3, version: 771, supportedVersions: [772], alpn: [] },
     ];
     for (const msg of odd) expect(messageToJsonLine('"f"', msg)).toBe(reference('f', msg));
+    for (const file of ['f', 'caf\u00e9 \ud83d\ude00 "q"\n.pcap']) {
+      for (const size of [1 << 18, 64, 1]) expect(written(file, odd, size).text).toBe(lines(file, odd));
+    }
   });
 });
 

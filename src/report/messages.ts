@@ -17,12 +17,17 @@ export function isoTime(ts: number): string {
   const second = Math.floor(us / 1e6);
   const frac = us - second * 1e6;
   if (second !== cachedSecond) {
-    const iso = new Date(second * 1000).toISOString(); // throws RangeError for NaN
-    cachedPrefix = iso.slice(0, iso.length - 4);
+    cachedPrefix = isoSecondPrefix(second);
     cachedSecond = second;
   }
   const ms = Math.floor(frac / 1000);
   return `${cachedPrefix}${pad3(ms)}${pad3(frac - ms * 1000)}Z`;
+}
+
+/** `2025-11-24T16:00:00.`: a whole second (since 1970) in ISO 8601 UTC, up to the fraction. */
+export function isoSecondPrefix(second: number): string {
+  const iso = new Date(second * 1000).toISOString(); // throws RangeError for NaN
+  return iso.slice(0, iso.length - 4);
 }
 
 function pad3(n: number): string {
@@ -31,7 +36,7 @@ function pad3(n: number): string {
   return n >= 0 ? `00${n}` : String(n).padStart(3, '0'); // negative only before 1970, kept as it was
 }
 
-function bodyText(body: Uint8Array): string {
+export function bodyText(body: Uint8Array): string {
   return decoder.decode(body.subarray(0, BODY_PREVIEW_BYTES));
 }
 
@@ -81,7 +86,8 @@ export function messageToJson(msg: Message): Record<string, unknown> {
 }
 
 // --- `decode` lines built as strings: the same bytes as JSON.stringify({ file, ...messageToJson(msg) }), without
-// the three intermediate objects per message. Keys keep messageToJson's order; a value JSON.stringify turns into
+// the three intermediate objects per message. `decode` itself writes bytes (message-writer.ts); this is the string
+// form the tests hold that writer to. Keys keep messageToJson's order; a value JSON.stringify turns into
 // undefined (undefined itself) leaves its key out, as it does inside an object.
 
 /** `,"key":value`, or nothing when the value is left out. */

@@ -1,7 +1,7 @@
 // `shadowtap decode FILE...`: every application message as NDJSON on stdout, counts on stderr.
 import { Anomalies } from '../../core/anomalies.js';
 import { runCapture } from '../../pipeline/capture.js';
-import { messageToJsonLine } from '../../report/messages.js';
+import { MessageLineWriter } from '../../report/message-writer.js';
 import type { CliIO } from '../io.js';
 import { EXIT } from '../io.js';
 import { Progress } from '../progress.js';
@@ -21,32 +21,17 @@ export async function runDecode(opts: DecodeOptions, io: CliIO): Promise<number>
     const anomalies = new Anomalies();
     const progress = new Progress(io, opts.quiet);
     const totalBytes = io.isTTY ? plainFileSize(file) : undefined;
-    // Lines are joined into one string and written in ~64 KiB pieces: one write per line costs more than the JSON,
-    // and one join copies each line once where `+=` built a tree of pieces to flatten at the write.
-    const fileJson = JSON.stringify(file);
-    let lines: string[] = [];
-    let buffered = 0;
-    const flush = () => {
-      if (lines.length) {
-        lines.push('');
-        io.stdout(lines.join('\n'));
-      }
-      lines = [];
-      buffered = 0;
-    };
+    const out = new MessageLineWriter(file, io.stdoutBytes ?? ((bytes) => io.stdout(Buffer.from(bytes).toString('utf8'))));
     const stats = await runCapture(file, {
       anomalies,
       strict: opts.strict,
       onProgress: io.isTTY && !opts.quiet ? (p) => progress.update({ file: p.file, bytes: p.bytes, totalBytes, records: p.frames }) : undefined,
       onMessage: (msg) => {
         if (kinds && !kinds.has(msg.kind)) return;
-        const line = messageToJsonLine(fileJson, msg);
-        lines.push(line);
-        buffered += line.length + 1;
-        if (buffered >= 65536) flush();
+        out.write(msg);
       },
     });
-    flush();
+    out.flush();
     progress.done();
     if (!opts.quiet) {
       const summary = {
