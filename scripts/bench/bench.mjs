@@ -20,13 +20,20 @@ function have(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
 }
 
-/** Runs per tool (tshark: one, at 20× the time); the best time is reported: this shared VM is noisy (±10%). */
+/**
+ * Runs per tool (tshark: one, at 20× the time). This shared VM is noisy (±10% from run to run) and drifts by more
+ * over minutes, so the tools take turns (round r runs each tool once) and the best and the median are reported.
+ */
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 
-/** Best of `runs` runs: seconds, and the peak RSS (MiB) of the largest run. */
+/** Best and median seconds of `all`, and the peak RSS (MiB) of the largest run. */
+function summarize(all) {
+  const secs = all.map((m) => m.secs).sort((a, b) => a - b);
+  return { secs: secs[0], median: secs[(secs.length - 1) >> 1], rssMB: Math.max(...all.map((m) => m.rssMB)) };
+}
+
 function measureBest(cmd, args, runs) {
-  const all = Array.from({ length: runs }, () => measure(cmd, args));
-  return { secs: Math.min(...all.map((m) => m.secs)), rssMB: Math.max(...all.map((m) => m.rssMB)) };
+  return summarize(Array.from({ length: runs }, () => measure(cmd, args)));
 }
 
 /** Run a command with GNU time; returns seconds and peak RSS (KiB). Output goes to /dev/null. */
@@ -67,15 +74,21 @@ const runs = [
 if (have('ndpiReader')) runs.push(['ndpiReader', 'ndpiReader', ['-i', big, '-q', '-v', '0']]);
 if (have('tshark')) runs.push(['tshark -Y http/tls fields', 'tshark', ['-r', big, '-Y', 'http.request or tls.handshake.type == 1', '-T', 'fields', '-e', 'http.host', '-e', 'http.request.uri', '-e', 'tls.handshake.extensions_server_name']]);
 
-const results = [];
-console.log(`file: ${big} (${(bytes / 1e6).toFixed(0)} MB, ${frames} frames); best of ${RUNS} runs (tshark: 1)`);
-console.log('tool'.padEnd(28), 'seconds'.padStart(8), 'MB/s'.padStart(8), 'packets/s'.padStart(11), 'peak RSS MB'.padStart(12));
-for (const [name, cmd, args] of runs) {
-  const m = measureBest(cmd, args, cmd === 'tshark' ? 1 : RUNS);
-  const row = { name, seconds: m.secs, mbPerSec: bytes / 1e6 / m.secs, packetsPerSec: frames / m.secs, peakRssMB: m.rssMB };
-  results.push(row);
-  console.log(name.padEnd(28), m.secs.toFixed(2).padStart(8), row.mbPerSec.toFixed(1).padStart(8), Math.round(row.packetsPerSec).toString().padStart(11), m.rssMB.toFixed(0).padStart(12));
+console.log(`file: ${big} (${(bytes / 1e6).toFixed(0)} MB, ${frames} frames); ${RUNS} rounds, each tool once per round (tshark: first round only)`);
+const samples = runs.map(() => []);
+for (let round = 0; round < RUNS; round++) {
+  runs.forEach(([, cmd, args], i) => {
+    if (cmd !== 'tshark' || round === 0) samples[i].push(measure(cmd, args));
+  });
 }
+const results = [];
+console.log('tool'.padEnd(28), 'best s'.padStart(8), 'median s'.padStart(9), 'MB/s'.padStart(8), 'packets/s'.padStart(11), 'peak RSS MB'.padStart(12));
+runs.forEach(([name], i) => {
+  const m = summarize(samples[i]);
+  const row = { name, seconds: m.secs, medianSeconds: m.median, mbPerSec: bytes / 1e6 / m.secs, packetsPerSec: frames / m.secs, peakRssMB: m.rssMB };
+  results.push(row);
+  console.log(name.padEnd(28), m.secs.toFixed(2).padStart(8), m.median.toFixed(2).padStart(9), row.mbPerSec.toFixed(1).padStart(8), Math.round(row.packetsPerSec).toString().padStart(11), m.rssMB.toFixed(0).padStart(12));
+});
 
 const small = measureBest('node', [bin, 'decode', slice, '--quiet'], RUNS);
 const bigDecode = results.find((r) => r.name === 'shadowtap decode');
@@ -83,5 +96,9 @@ console.log(`peak RSS of decode: ${SLICE_MB} MB prefix ${small.rssMB.toFixed(0)}
 const tshark = results.find((r) => r.name.startsWith('tshark'));
 const ndpi = results.find((r) => r.name === 'ndpiReader');
 if (tshark) console.log(`decode speed vs tshark: ${(tshark.seconds / bigDecode.seconds).toFixed(1)}x`);
-if (ndpi) console.log(`decode speed vs ndpiReader: ${(ndpi.seconds / bigDecode.seconds).toFixed(2)}x`);
+if (ndpi) {
+  const none = results.find((r) => r.name === 'shadowtap decode --kind none');
+  console.log(`decode speed vs ndpiReader: ${(ndpi.seconds / bigDecode.seconds).toFixed(2)}x best, ${(ndpi.medianSeconds / bigDecode.medianSeconds).toFixed(2)}x median`);
+  console.log(`decode --kind none vs ndpiReader: ${(ndpi.seconds / none.seconds).toFixed(2)}x best, ${(ndpi.medianSeconds / none.medianSeconds).toFixed(2)}x median`);
+}
 writeFileSync(join(DATA, 'results.json'), JSON.stringify({ file: big, bytes, frames, results, slice: { file: slice, peakRssMB: small.rssMB } }, null, 2));
