@@ -123,6 +123,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
             .positional('files', { type: 'string', array: true, describe: 'log files, globs, directories, .gz, - for stdin' })
             .option('format', { type: 'string', describe: 'Force the log format (default: detected per file)' })
             .option('map', { type: 'string', describe: 'Column mapping for generic CSV, e.g. ts=time,src=client,dst=server,dport=port,host=host' })
+            .option('date-order', { choices: ['mdy', 'dmy'] as const, describe: 'Windows DNS debug log dates like 05/11/2026: M/D/Y or D/M/Y [default: per file, from its dates, else guessed from its clock: AM/PM M/D/Y, 24-hour D/M/Y]' })
             .option('format-out', { choices: REPORT_FORMATS, describe: 'Report format [default: table]' })
             .option('db', { type: 'string', describe: 'Inventory store (SQLite): import only what is new since the last run and keep every server seen [default: config "db"]' })
             .option('new-only', { type: 'boolean', describe: 'With --db: report only findings the inventory had not seen; exit 1 when one is shadow' }),
@@ -133,7 +134,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       async (a) => {
         code = await (await commands.scan()).runScan({
           ...reportSettings(a, config, a.formatOut), files: files(a.files), mode: 'import',
-          logFormat: a.format as string | undefined, map: a.map as string | undefined,
+          logFormat: a.format as string | undefined, map: a.map as string | undefined, dateOrder: a.dateOrder as 'mdy' | 'dmy' | undefined,
           db: (a.db as string | undefined) ?? config.db, newOnly: a.newOnly as boolean | undefined,
         }, io);
       },

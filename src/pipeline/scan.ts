@@ -7,7 +7,7 @@ import { loadApproved } from '../detect/approved.js';
 import { loadSignatures } from '../detect/signatures/load.js';
 import type { Observation } from '../detect/observation.js';
 import { observeFlow, observeMessage } from '../protocols/observe.js';
-import { importLogs, type LogResume } from '../sources/logs/index.js';
+import { importLogs, type DateOrder, type LogResume } from '../sources/logs/index.js';
 import { summarize, type InputSummary, type ScanReport } from '../report/model.js';
 import { runCaptureSource } from './capture.js';
 import { openCapture } from '../sources/capture-file.js';
@@ -25,6 +25,8 @@ export interface ScanOptions {
   logFormat?: string;
   /** Column mapping for generic CSV logs. */
   logMap?: string;
+  /** How Windows DNS slash dates with the year last are read (`import --date-order`); default: per file. */
+  logDateOrder?: DateOrder;
   /** Files inside log directories that are read as captures instead. */
   logExclude?: ReadonlySet<string>;
   limits?: Partial<Limits>;
@@ -97,6 +99,7 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
     const result = await importLogs(inputs.logs, {
       format: options.logFormat,
       map: options.logMap,
+      dateOrder: options.logDateOrder,
       exclude: options.logExclude,
       anomalies,
       onObservation: add,

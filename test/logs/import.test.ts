@@ -255,6 +255,7 @@ describe('detection', () => {
     'vpc/default-v2.log': 'aws-vpc', 'vpc/custom-v5.log': 'aws-vpc',
     'dnsmasq/cname.log': 'dnsmasq', 'dnsmasq/cname-extra.log': 'dnsmasq', 'iptables/journal.json': 'netfilter',
     'windows-dns/dns-details.log': 'windows-dns', 'windows-dns/dns-details-lf.log': 'windows-dns',
+    'windows-dns/dns-dmy.log': 'windows-dns',
   };
   for (const [file, id] of Object.entries(expected)) {
     it(`${file} → ${id}, and no other format claims it`, () => {

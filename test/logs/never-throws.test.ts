@@ -10,7 +10,8 @@ const pieces = ['IN= OUT=lo ', 'SRC=', 'DST=', 'PROTO=TCP ', '{"', '":', '"event
 describe('parsers never throw', () => {
   for (const format of LOG_FORMATS) {
     it(format.id, () => {
-      const ctx = { file: 'x', anomalies: new Anomalies(), refYear: 2026, refTime: 0, map: 'ts=a,src=b,dst=c,host=d' };
+      const anomalies = new Anomalies();
+      const ctx = { file: 'x', anomalies, refYear: 2026, refTime: 0, map: 'ts=a,src=b,dst=c,host=d', notice: anomalies.add.bind(anomalies) };
       const parser = format.parser(ctx);
       fc.assert(fc.property(fc.array(fc.oneof(fc.string(), fc.constantFrom(...pieces)), { maxLength: 12 }), (parts) => {
         const line = parts.join('');

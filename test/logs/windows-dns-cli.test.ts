@@ -13,8 +13,9 @@ const BIN = join(ROOT, 'bin', 'shadowtap.js');
 const DETAILS = 'fixtures/logs/windows-dns/dns-details.log';
 const FLOWS = ['fixtures/logs/vpc/default-v2.log', 'fixtures/logs/vpc/custom-v5.log'];
 
-function importJson(files: string[]) {
-  const r = spawnSync(process.execPath, [BIN, 'import', ...files, '--format-out', 'json', '--quiet'], { cwd: ROOT, encoding: 'utf8' });
+/** `import` of these files (and options) as a JSON report. */
+function importJson(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, 'import', ...args, '--format-out', 'json', '--quiet'], { cwd: ROOT, encoding: 'utf8' });
   expect(r.status).toBe(1); // shadow servers found
   return JSON.parse(r.stdout) as ScanReport;
 }
@@ -61,5 +62,30 @@ describe('shadowtap import: Windows DNS debug log with details', () => {
       '10.20.0.5:6277  conn-only low 10.1.2.3',
       '2001:db8:20::5:8811  conn-only low 2001:db8::23',
     ]);
+  });
+});
+
+describe('shadowtap import --date-order: a Windows DNS log written in an en-GB locale (24-hour, D/M/Y)', () => {
+  const DMY = 'fixtures/logs/windows-dns/dns-dmy.log';
+  const seen = (r: ScanReport) => r.findings.map((f) => `${f.subject.names.join(',')} ${new Date(f.firstSeen * 1000).toISOString().slice(0, 10)}`);
+
+  it('dmy, or nothing given (the 24-hour clock guesses D/M/Y, 25/10 proves it): D/M/Y, nothing counted', () => {
+    for (const args of [['--date-order', 'dmy'], []]) {
+      const r = importJson([DMY, ...args]);
+      expect(r.anomalies).toEqual([]);
+      expect(seen(r)).toEqual(['mcp.linear.app 2026-11-01', 'registry.smithery.ai 2026-10-25']);
+    }
+  });
+
+  it('mdy: 25/10 is no date, 01/11 is 11 January', () => {
+    const r = importJson([DMY, '--date-order', 'mdy']);
+    expect(r.anomalies.map((a) => `${a.name} ${a.examples.map((e) => e.line).join(',')}`)).toEqual(['log.bad_timestamp 35,36']);
+    expect(seen(r)).toEqual(['mcp.linear.app 2026-01-11']);
+  });
+
+  it('another value is a usage error', () => {
+    const r = spawnSync(process.execPath, [BIN, 'import', DMY, '--date-order', 'ymd'], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/date-order.*"ymd"/s);
   });
 });

@@ -31,7 +31,7 @@ function tmp(): string {
 /** The parser alone, fed as index.ts feeds it; `undefined` from `line` is counted as index.ts counts it. */
 function parse(lines: string[]) {
   const anomalies = new Anomalies();
-  const p = windowsDns.parser({ file: 'dns.log', anomalies, refYear: 2026, refTime: 0 });
+  const p = windowsDns.parser({ file: 'dns.log', anomalies, refYear: 2026, refTime: 0, notice: anomalies.add.bind(anomalies) });
   const obs: Observation[] = [];
   lines.forEach((text, i) => {
     const r = text.trim() === '' ? p.blank!(i + 1) : p.line(text, i + 1);

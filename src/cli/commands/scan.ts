@@ -5,7 +5,7 @@ import { analyze, type ScanOptions } from '../../pipeline/scan.js';
 import { formatReport, type ReportFormat } from '../../report/formats.js';
 import { findingRules } from '../../report/html.js';
 import type { ScanReport } from '../../report/model.js';
-import { expandInputs } from '../../sources/logs/index.js';
+import { expandInputs, type DateOrder } from '../../sources/logs/index.js';
 import { sniffInputKind } from '../../sources/sniff.js';
 import { EXIT, UsageError, type CliIO } from '../io.js';
 import type { AlertsConfig, DlpConfig } from '../../audit/types.js';
@@ -24,6 +24,8 @@ export interface ScanCommandOptions {
   signatures?: string[];
   logFormat?: string;
   map?: string;
+  /** Windows DNS slash dates with the year last: M/D/Y or D/M/Y (default: decided per file). */
+  dateOrder?: DateOrder;
   quiet?: boolean;
   /** Per-input counts and every anomaly with its example locations, on stderr. */
   verbose?: boolean;
@@ -67,6 +69,7 @@ export async function runScan(opts: ScanCommandOptions, io: CliIO): Promise<numb
     approved: opts.approved,
     logFormat: opts.logFormat,
     logMap: opts.map,
+    logDateOrder: opts.dateOrder,
     logExclude: takenAsCaptures,
     onProgress: (p) => progress.update(p),
     dlp: opts.dlp,

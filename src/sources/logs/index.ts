@@ -17,12 +17,12 @@ import { dnsmasq } from './dnsmasq.js';
 import { filterlog } from './filterlog.js';
 import { netfilter } from './netfilter.js';
 import { suricata } from './suricata.js';
-import type { LogFormat, LogLineParser, LogParserContext } from './types.js';
+import type { DateOrder, LogFormat, LogLineParser, LogParserContext } from './types.js';
 import { unbound } from './unbound.js';
 import { windowsDns } from './windows-dns.js';
 import { zeek } from './zeek.js';
 
-export type { LogFormat, LogLineParser, LogParserContext } from './types.js';
+export type { DateOrder, LogFormat, LogLineParser, LogParserContext } from './types.js';
 export { CsvMapError, parseMap } from './csv.js';
 
 /** In detection order: structured JSON first (distinct keys), then line formats whose markers cannot overlap. */
@@ -132,6 +132,8 @@ export interface ImportLogsOptions {
   format?: string;
   /** Column mapping for the generic CSV format; implies `--format csv` when no format is given. */
   map?: string;
+  /** How slash dates with the year last are read (Windows DNS); default: decided per file from its dates. */
+  dateOrder?: DateOrder;
   anomalies: Anomalies;
   onObservation: (o: Observation) => void;
   onProgress?: (p: LogProgress) => void;
@@ -459,7 +461,15 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
     totalBytes = st.size;
     refTime = st.mtimeMs / 1000;
   }
-  const ctx: LogParserContext = { file, anomalies, refYear: new Date(refTime * 1000).getUTCFullYear(), refTime, map: options.map };
+  /** Anomalies counted through ctx.notice: about the file, not a bad line. */
+  let notices = 0;
+  const ctx: LogParserContext = {
+    file, anomalies, refYear: new Date(refTime * 1000).getUTCFullYear(), refTime, map: options.map, dateOrder: options.dateOrder,
+    notice: (name, where) => {
+      notices++;
+      anomalies.add(name, where);
+    },
+  };
   const stats: LogFileStats = { file, format: forced?.id ?? 'empty', bytes: 0, lines: 0, observations: 0, badLines: 0 };
 
   let nextProgress = PROGRESS_EVERY_BYTES;
@@ -514,7 +524,7 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
   let openAt: { offset: number; lines: number } | undefined;
 
   const deliver = (lineNo: number, call: () => Observation[] | undefined) => {
-    const before = anomalies.total;
+    const before = anomalies.total - notices;
     let res: Observation[] | undefined;
     try {
       res = call();
@@ -528,7 +538,7 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
       stats.badLines++;
       return;
     }
-    if (anomalies.total !== before) stats.badLines++;
+    if (anomalies.total - notices !== before) stats.badLines++;
     for (const o of res) {
       stats.observations++;
       options.onObservation(o);

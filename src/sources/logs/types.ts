@@ -12,7 +12,17 @@ export interface LogParserContext {
   refTime: number;
   /** Column mapping given on the command line (generic CSV). */
   map?: string;
+  /** How slash dates with the year last are read (Windows DNS, `--date-order`); default: decided per file. */
+  dateOrder?: DateOrder;
+  /**
+   * Count an anomaly about the file rather than the line (the line itself was read): unlike `anomalies.add`, it
+   * does not make the line count as bad.
+   */
+  notice(name: string, where: { file: string; line: number; detail?: string }): void;
 }
+
+/** Month/day/year (en-US) or day/month/year (en-GB, fr-FR, ...). */
+export type DateOrder = 'mdy' | 'dmy';
 
 export interface LogLineParser {
   /**

@@ -1,7 +1,11 @@
 // Windows DNS Server debug log (dns.log) (research D.6; MS-DNSP DNS_LOG_LEVELS; the legend the server writes at
 // the top of the file; fixtures/logs/PROVENANCE.md, Windows DNS section):
 //   11/25/2026 8:20:01 AM 0A1C PACKET  000001D2C3B4A590 UDP Rcv 10.1.2.3        5b47   Q [0001   D   NOERROR] A      (3)mcp(7)example(3)com(0)
-// Date and time are locale-dependent: M/D/Y (US, with AM/PM), D.M.Y and Y-M-D are read.
+// Date and time are in the server's locale short-date format: M/D/Y (en-US, with AM/PM), D/M/Y (en-GB, fr-FR, ...),
+// D.M.Y, D-M-Y, Y-M-D and Y/M/D are read; the 4-digit year's position tells them apart but for M/D/Y and D/M/Y.
+// Those two are decided per file (SlashDates below): `import --date-order` if given; else by a date valid in only one
+// order; until one comes, guessed from the clock. Switches and guesses are counted (log.windows_dns_date_order,
+// log.windows_dns_date_order_guessed): never silent.
 // Rcv without R = a client's query; Snd with R = the answer sent back to it. Queries the server
 // itself forwards (Snd Q / Rcv R) are skipped: their client is the server.
 //
@@ -17,7 +21,7 @@
 import { LIMITS } from '../../config/limits.js';
 import type { FieldValue, Observation } from '../../detect/observation.js';
 import { endpoint, makeObservation, normName, parseIp, parsePort, utcSeconds } from './common.js';
-import type { LogFormat } from './types.js';
+import type { DateOrder, LogFormat, LogParserContext } from './types.js';
 
 const FORMAT = 'windows-dns';
 const PACKET_RE = /^(\S+) (\d{1,2}):(\d\d):(\d\d)(?: ?([AP]M))? +[0-9A-Fa-f]+ PACKET +([0-9A-Fa-f]+) (UDP|TCP) (Snd|Rcv) (\S+) +([0-9A-Fa-f]{1,4}) +(R)? *([QNU?]) +\[([0-9A-Fa-f]{1,4}) +([A-Z ]*?) *([A-Za-z]+)\] +(\S+) +(\S+)\s*$/;
@@ -36,14 +40,95 @@ const FIELD_RE = /^\s+(\w+)\s*(.*?)\s*$/;
 const POINTER_RE = /\[C[0-9A-Fa-f]{3}\]/g;
 const WINDOWS_DNS_DETAIL_MAX_LINES = LIMITS.logWindowsDnsDetailLines;
 
-function parseDate(d: string): [number, number, number] | undefined {
-  let m = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(d);
-  if (m) return [+m[3], +m[1] - 1, +m[2]];
-  m = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/.exec(d);
-  if (m) return [+m[3], +m[2] - 1, +m[1]];
-  m = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(d);
-  if (m) return [+m[1], +m[2] - 1, +m[3]];
+/** A packet line's date: the year, then month and day (1-based) or, `either`, the two fields of a slash date
+ * with the year last in the order written (M/D or D/M: the file's order decides). */
+interface DateFields {
+  y: number;
+  a: number;
+  b: number;
+  either: boolean;
+}
+
+function parseDate(d: string): DateFields | undefined {
+  let m = /^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})$/.exec(d);
+  if (m) return m[2] === '/' ? { y: +m[4], a: +m[1], b: +m[3], either: true } : { y: +m[4], a: +m[3], b: +m[1], either: false };
+  m = /^(\d{4})([/-])(\d{1,2})\2(\d{1,2})$/.exec(d);
+  if (m) return { y: +m[1], a: +m[3], b: +m[4], either: false };
   return undefined;
+}
+
+const ORDER_NAME: Record<DateOrder, string> = { mdy: 'M/D/Y', dmy: 'D/M/Y' };
+/** Log lines are written before the file's last change; a day's slack for local time and clock skew. */
+const FUTURE_SLACK_SECONDS = 86400;
+
+/**
+ * A file's packet-line dates. Slash dates with the year last are M/D/Y or D/M/Y: `--date-order` when given; else a
+ * date that is valid (and not after the file's mtime) in only one order proves it; until one does, the order is
+ * guessed from the clock (12-hour with AM/PM: M/D/Y, as en-US writes; 24-hour: D/M/Y, as en-GB, fr-FR, es-ES write).
+ * A proof against the order earlier lines were read in, and a file read on a guess to its end, are counted.
+ */
+class SlashDates {
+  private order: DateOrder | undefined;
+  private readonly given: boolean;
+  private proven = false;
+  /** A date was read in `order` since it was last set; the line of the first date read on a guess. */
+  private dated = false;
+  private guessedAt: number | undefined;
+  private guessedBy = '';
+  private readonly latest: number;
+
+  constructor(private readonly ctx: LogParserContext) {
+    this.order = ctx.dateOrder;
+    this.given = ctx.dateOrder !== undefined;
+    this.latest = ctx.refTime + FUTURE_SLACK_SECONDS;
+  }
+
+  /** The packet line's time (epoch s), or undefined when its date or time is not valid. */
+  time(date: string, h: number, mi: number, ss: number, twelveHour: boolean, lineNo: number): number | undefined {
+    const f = parseDate(date);
+    if (!f) return undefined;
+    if (!f.either) return utcSeconds(f.y, f.a - 1, f.b, h, mi, ss);
+    const mdy = utcSeconds(f.y, f.a - 1, f.b, h, mi, ss);
+    const dmy = utcSeconds(f.y, f.b - 1, f.a, h, mi, ss);
+    if (!this.given) {
+      // Valid in one order only; else, both valid, not after the file's last change in one order only.
+      const one = (mdy === undefined) !== (dmy === undefined);
+      this.decide(one ? mdy !== undefined : mdy! <= this.latest, one ? dmy !== undefined : dmy! <= this.latest, twelveHour, lineNo);
+    }
+    const ts = this.order === 'mdy' ? mdy : dmy;
+    if (ts !== undefined) {
+      this.dated = true;
+      if (!this.given && !this.proven && this.guessedAt === undefined) this.guessedAt = lineNo;
+    }
+    return ts;
+  }
+
+  private decide(mdyOk: boolean, dmyOk: boolean, twelveHour: boolean, lineNo: number): void {
+    if (mdyOk !== dmyOk) {
+      const proves: DateOrder = mdyOk ? 'mdy' : 'dmy';
+      if (this.order !== undefined && proves !== this.order) {
+        if (this.dated) {
+          const detail = `dates read as ${ORDER_NAME[proves]} from this line on; earlier lines of this file were read as ${ORDER_NAME[this.order]}`;
+          this.ctx.notice('log.windows_dns_date_order', { file: this.ctx.file, line: lineNo, detail });
+        }
+        this.dated = false;
+      }
+      this.order = proves;
+      this.proven = true;
+      this.guessedAt = undefined;
+    } else if (this.order === undefined) {
+      this.order = twelveHour ? 'mdy' : 'dmy';
+      this.guessedBy = twelveHour ? 'its 12-hour clock' : 'its 24-hour clock';
+    }
+  }
+
+  /** The file was read: if its slash dates were all read on a guess, say so. */
+  end(): void {
+    if (this.guessedAt === undefined || this.order === undefined) return;
+    const other = ORDER_NAME[this.order === 'mdy' ? 'dmy' : 'mdy'];
+    const detail = `dates like 05/11 read as ${ORDER_NAME[this.order]}, guessed from ${this.guessedBy}: no date of the file tells; give --date-order if the server writes ${other}`;
+    this.ctx.notice('log.windows_dns_date_order_guessed', { file: this.ctx.file, line: this.guessedAt, detail });
+  }
 }
 
 /** `(3)mcp(7)example(3)com(0)` → `mcp.example.com`. */
@@ -105,6 +190,7 @@ export const windowsDns: LogFormat = {
     let rec: Rec | undefined;
     /** A detail block was seen: indented lines are detail lines now, not the legend's rows. */
     let details = false;
+    const dates = new SlashDates(ctx);
 
     const bad = (r: Rec, lineNo: number, why: string): void => {
       ctx.anomalies.add('log.windows_dns_bad_detail', { file: ctx.file, line: lineNo, detail: why });
@@ -165,11 +251,10 @@ export const windowsDns: LogFormat = {
         const m = PACKET_RE.exec(text);
         if (!m) return counted(out, 'log.unparsed_line', lineNo);
         const [, date, hh, mi, ss, ampm, packetId, , dir, remote, xid, resp, opcode, , , rcode, qtype, qname] = m;
-        const ymd = parseDate(date);
         let h = +hh;
         if (ampm === 'PM' && h < 12) h += 12;
         if (ampm === 'AM' && h === 12) h = 0;
-        const ts = ymd ? utcSeconds(ymd[0], ymd[1], ymd[2], h, +mi, +ss) : undefined;
+        const ts = dates.time(date, h, +mi, +ss, ampm !== undefined, lineNo);
         if (ts === undefined) return counted(out, 'log.bad_timestamp', lineNo);
         if (opcode !== 'Q') return out; // notify, update: their blocks are passed over
         const ip = parseIp(remote);
@@ -191,6 +276,7 @@ export const windowsDns: LogFormat = {
         return rec?.line;
       },
       end(more) {
+        dates.end();
         // A file still being written may be cut inside a block, or (with details) between a packet line and its block.
         if (more && rec && (rec.part !== 'packet' || details)) return undefined;
         return close();
