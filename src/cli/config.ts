@@ -1,9 +1,6 @@
 // shadowtap.config.json: defaults a SOC sets once, schema-checked; flags on the command line win.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { createRequire } from 'node:module';
-import type { ValidateFunction } from 'ajv';
-import schema from './config.schema.json' with { type: 'json' };
 import { UsageError } from './io.js';
 import type { AlertsConfig, DlpConfig } from '../audit/types.js';
 
@@ -23,18 +20,8 @@ export interface Config {
 
 export const CONFIG_FILE = 'shadowtap.config.json';
 
-// Compiled only when a config file exists: most runs have none and should not load ajv.
-let compiled: ValidateFunction | undefined;
-function validator(): ValidateFunction {
-  if (!compiled) {
-    const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
-    compiled = new Ajv({ allErrors: true }).compile(schema);
-  }
-  return compiled;
-}
-
 /** The config named by --config, else ./shadowtap.config.json when present, else none. */
-export function loadConfig(explicit: string | undefined, cwd = process.cwd()): Config {
+export async function loadConfig(explicit: string | undefined, cwd = process.cwd()): Promise<Config> {
   const path = explicit ? resolve(cwd, explicit) : resolve(cwd, CONFIG_FILE);
   if (!explicit && !existsSync(path)) return {};
   let data: unknown;
@@ -45,7 +32,8 @@ export function loadConfig(explicit: string | undefined, cwd = process.cwd()): C
     if (err.code === 'ENOENT') throw new UsageError(`config ${path}: no such file`);
     throw new UsageError(`config ${path}: not valid JSON (${err.message})`);
   }
-  const validate = validator();
+  // config.schema.json's validator (src/generated/), loaded only when there is a config to check.
+  const validate = (await import('../generated/config-validator.js')).validateConfig;
   if (!validate(data)) {
     const first = validate.errors![0];
     const where = first.instancePath || '/';

@@ -51,7 +51,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
 
   let config: Config;
   try {
-    config = loadConfig(configPath(argv));
+    config = await loadConfig(configPath(argv));
   } catch (err) {
     return reportError(err, io, debug);
   }

@@ -2,14 +2,8 @@
 // Findings that match an entry are marked approved; only the rest are Shadow MCP.
 import { readFileSync } from 'node:fs';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import { join } from 'node:path';
-import AjvModule, { type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
+import { validateApproved } from '../generated/approved-validator.js';
 import type { Finding } from './finding.js';
-import { PACKAGE_ROOT } from './signatures/load.js';
-
-const Ajv = (AjvModule as unknown as { default: typeof AjvModule }).default ?? AjvModule;
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: unknown) => void;
 
 export interface ApprovedServer {
   ip?: string;
@@ -39,17 +33,6 @@ export class ApprovedLoadError extends Error {
   }
 }
 
-let validator: ValidateFunction | undefined;
-function approvedValidator(): ValidateFunction {
-  if (!validator) {
-    const ajv = new (Ajv as unknown as new (opts: object) => { compile(s: object): ValidateFunction })({ allErrors: true, strict: false });
-    addFormats(ajv);
-    const schema = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'signatures', 'approved.schema.json'), 'utf8')) as object;
-    validator = ajv.compile(schema);
-  }
-  return validator;
-}
-
 function normName(n: string): string {
   const l = n.trim().toLowerCase();
   return l.endsWith('.') ? l.slice(0, -1) : l;
@@ -57,7 +40,7 @@ function normName(n: string): string {
 
 /** Check and compile a registry already parsed from JSON. `file` names it in errors. */
 export function parseApproved(json: unknown, file = '<approved>'): ApprovedRegistry {
-  const validate = approvedValidator();
+  const validate = validateApproved; // signatures/approved.schema.json (src/generated/)
   if (!validate(json)) {
     const lines = new Set(
       (validate.errors ?? []).map((e) => {

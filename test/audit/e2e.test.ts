@@ -226,7 +226,7 @@ describe('shadowtap audit', () => {
 
 describe('config', () => {
   it('the example config validates, resolves the baseline path, and its allow list and disables apply', async () => {
-    const cfg = loadConfig(FX('example.config.json'));
+    const cfg = await loadConfig(FX('example.config.json'));
     expect(cfg.alerts?.newServer?.baseline).toBe(join(process.cwd(), 'fixtures/audit/known-servers.json'));
     const r = await analyze({ captures: [FX('audit-secrets.pcapng')] }, { dlp: cfg.dlp, alerts: { ...cfg.alerts, newServer: undefined } });
     const found = hitRows(r);

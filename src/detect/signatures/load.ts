@@ -1,38 +1,22 @@
 // Loads signature packs: the built-in `signatures/` directory plus user directories (`--signatures DIR`).
 // A pack is checked against signatures/schema.json (ajv, allErrors), then compiled; every problem is
 // reported as "file: /json/path: what is wrong", and any problem fails the whole load.
-import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { validatePack } from '../../generated/pack-validator.js';
 import { PACKAGE_ROOT } from '../../version.js';
 import { compileSignature, type CompileError } from './compile.js';
 import type { CompiledSignature, PackInfo, PackSpec, SignatureSet } from './types.js';
 
-// ajv is CommonJS; under NodeNext its class is the default export's `default`.
-const Ajv = (AjvModule as unknown as { default: typeof AjvModule }).default ?? AjvModule;
-
 export { PACKAGE_ROOT };
 export const BUILTIN_SIGNATURES_DIR = join(PACKAGE_ROOT, 'signatures');
-const SCHEMA_PATH = join(BUILTIN_SIGNATURES_DIR, 'schema.json');
 
 export class SignatureLoadError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid signatures:\n${problems.join('\n')}`);
     this.name = 'SignatureLoadError';
   }
-}
-
-let validator: ValidateFunction | undefined;
-function packValidator(): ValidateFunction {
-  if (!validator) {
-    const ajv = new (Ajv as unknown as new (opts: object) => { compile(s: object): ValidateFunction })({
-      allErrors: true,
-      strict: false,
-    });
-    validator = ajv.compile(JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as object);
-  }
-  return validator;
 }
 
 function describeAjvError(e: ErrorObject): string {
@@ -64,7 +48,7 @@ export function compilePacks(sources: PackSource[]): SignatureSet {
   const signatures: CompiledSignature[] = [];
   const packs: PackInfo[] = [];
   const ids = new Map<string, string>();
-  const validate = packValidator();
+  const validate = validatePack; // ajv's code for signatures/schema.json, generated at build (src/generated/)
   for (const { file, text } of sources) {
     let json: unknown;
     try {
