@@ -48,7 +48,7 @@ export function compilePacks(sources: PackSource[]): SignatureSet {
   const signatures: CompiledSignature[] = [];
   const packs: PackInfo[] = [];
   const ids = new Map<string, string>();
-  const validate = validatePack; // ajv's code for signatures/schema.json, generated at build (src/generated/)
+  const validate = validatePack; // ajv standalone code for signatures/schema.json (npm run gen:validators)
   for (const { file, text } of sources) {
     let json: unknown;
     try {
