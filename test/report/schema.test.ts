@@ -116,8 +116,8 @@ const AUDIT_BURST = join(FIX, 'audit', 'audit-burst.pcapng');
 
 async function run(label: string, inputs: { captures?: string[]; logs?: string[] }, options: ScanOptions = {}): Promise<void> {
   const report = await analyze(inputs, options);
-  const text = formatReport(report, 'json');
-  const nd = formatReport(report, 'ndjson');
+  const text = await formatReport(report, 'json');
+  const nd = await formatReport(report, 'ndjson');
   runs.push({ label, report, json: JSON.parse(text), ndjson: nd.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as unknown) });
 }
 

@@ -172,7 +172,7 @@ export async function runLiveCapture(opts: CaptureCommandOptions, io: CliIO): Pr
     anomalies: anomalyList,
     stats,
   };
-  if (opts.report) await writeFile(opts.report, formatReport(report, 'json'));
+  if (opts.report) await writeFile(opts.report, await formatReport(report, 'json'));
   if (opts.output === 'ndjson') {
     io.stdout(`${JSON.stringify({
       type: 'shadowtap.capture_summary', interface: device, frames: run.frames, truncated_frames: source.truncatedFrames,
@@ -180,7 +180,7 @@ export async function runLiveCapture(opts: CaptureCommandOptions, io: CliIO): Pr
       findings: findings.length, files: writer?.files ?? [],
     })}\n`);
   } else {
-    io.stdout(formatReport(report, 'table', { color: io.color }));
+    io.stdout(await formatReport(report, 'table', { color: io.color }));
   }
   if (!opts.quiet) {
     const kernel = socket ? `${socket.dropped} dropped by the kernel` : `kernel drop counter unavailable: ${captureStats?.socketStatsError ?? 'no capture'}`;

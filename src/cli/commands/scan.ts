@@ -3,7 +3,6 @@ import { stat, writeFile } from 'node:fs/promises';
 import { CONFIDENCE_RANK, type Confidence } from '../../detect/finding.js';
 import { analyze, type ScanOptions } from '../../pipeline/scan.js';
 import { formatReport, type ReportFormat } from '../../report/formats.js';
-import { findingRules } from '../../report/html.js';
 import type { ScanReport } from '../../report/model.js';
 import { expandInputs, type DateOrder } from '../../sources/logs/index.js';
 import { sniffInputKind } from '../../sources/sniff.js';
@@ -109,8 +108,8 @@ export async function runScan(opts: ScanCommandOptions, io: CliIO): Promise<numb
   let shown = filterReport(report, opts.minConfidence);
   if (newIds) shown = keepFindings(shown, (f) => newIds.has(f.id));
   // The HTML report shows, per shadow finding, the block rules generated from that finding alone.
-  const html = opts.output === 'html' ? { rules: findingRules(shown.findings) } : undefined;
-  const text = formatReport(shown, opts.output, { color: io.color && !opts.out, html });
+  const html = opts.output === 'html' ? { rules: (await import('../../report/html.js')).findingRules(shown.findings) } : undefined;
+  const text = await formatReport(shown, opts.output, { color: io.color && !opts.out, html });
   if (opts.out) await writeFile(opts.out, text);
   else io.stdout(text);
   if (opts.verbose && !opts.quiet) io.stderr(verboseSummary(report));
