@@ -3,6 +3,8 @@ export interface CliIO {
   stdout(text: string): void;
   /** Bytes for stdout, kept by the callee (decode writes its NDJSON as UTF-8 it built itself). Else stdout(text). */
   stdoutBytes?(bytes: Uint8Array): void;
+  /** A promise while stdout's reader is behind (its buffer is full), resolved when it has caught up; else undefined. */
+  stdoutDrain?(): Promise<void> | undefined;
   stderr(text: string): void;
   /** True when stderr is a terminal (progress bars, colours). */
   isTTY: boolean;

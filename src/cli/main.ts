@@ -24,11 +24,23 @@ const USER_ERRORS = new Set([
   'DlpConfigError', 'StoreError',
 ]);
 
+let pipeWatched = false;
+
 export function defaultIO(): CliIO {
   const isTTY = Boolean(process.stderr.isTTY);
+  if (!pipeWatched) {
+    pipeWatched = true;
+    // The reader went away (`shadowtap decode x.pcap | head`): it has what it wanted. Stop now, quietly, with the
+    // exit code known so far, instead of an unhandled EPIPE with a stack trace after reading the rest of the input.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.clean);
+    });
+  }
   return {
     stdout: (t) => void process.stdout.write(t),
     stdoutBytes: (b) => void process.stdout.write(b),
+    stdoutDrain: () => (process.stdout.writableNeedDrain ? new Promise((resolve) => process.stdout.once('drain', resolve)) : undefined),
     stderr: (t) => void process.stderr.write(t),
     isTTY,
     color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,

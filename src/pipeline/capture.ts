@@ -2,7 +2,7 @@
 import { Anomalies } from '../core/anomalies.js';
 import { limits as makeLimits, type Limits } from '../config/limits.js';
 import { openCapture } from '../sources/capture-file.js';
-import type { CaptureFormat, CaptureSource, RawFrame } from '../sources/types.js';
+import type { CaptureFormat, CaptureSource, Pace, RawFrame } from '../sources/types.js';
 import { decodeFrame } from '../decode/decode-frame.js';
 import { newDecodedPacket } from '../decode/packet.js';
 import { FlowTable } from '../flows/flow-table.js';
@@ -22,6 +22,8 @@ export interface CaptureRunOptions {
   limits?: Partial<Limits>;
   /** Rethrow parser exceptions instead of counting them (tests). */
   strict?: boolean;
+  /** Backpressure: awaited between read chunks while it returns a promise (decode's stdout reader is behind). */
+  pace?: Pace;
 }
 
 export interface CaptureRunStats {
@@ -73,7 +75,7 @@ export async function runCaptureSource(
       options.onProgress({ file: source.name, bytes: bytesSeen, frames: frame.index });
     }
   };
-  const stats = await source.run(onFrame);
+  const stats = await source.run(onFrame, options.pace);
   table.flushAll();
   const flowStats = table.stats as unknown as Record<string, number>;
   return {

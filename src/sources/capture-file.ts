@@ -11,7 +11,7 @@ import { createGunzip } from 'node:zlib';
 import type { Anomalies } from '../core/anomalies.js';
 import { PcapParser, pcapMagic } from './pcap.js';
 import { PcapngParser } from './pcapng.js';
-import type { CaptureFormat, CaptureSource, CaptureStats, RawFrame } from './types.js';
+import type { CaptureFormat, CaptureSource, CaptureStats, Pace, RawFrame } from './types.js';
 
 /** The input is not a capture we can read (unknown magic, empty, unreadable). One line, no stack needed. */
 export class CaptureFormatError extends Error {
@@ -234,7 +234,7 @@ export async function openCaptureStream(stream: NodeJS.ReadableStream, name: str
   return {
     format,
     name,
-    async run(onFrame: (frame: RawFrame) => void): Promise<CaptureStats> {
+    async run(onFrame: (frame: RawFrame) => void, pace?: Pace): Promise<CaptureStats> {
       if (used) throw new Error('CaptureSource.run() may be called once');
       used = true;
       const parser = format === 'pcap' ? new PcapParser(onFrame, anomalies, name) : new PcapngParser(onFrame, anomalies, name);
@@ -243,6 +243,7 @@ export async function openCaptureStream(stream: NodeJS.ReadableStream, name: str
         for await (const chunk of replay(head, source, done)) {
           driver.feed(chunk);
           capYoungGeneration();
+          await pace?.();
         }
       } catch (err) {
         // A read or gunzip failure mid-file: keep what was read, say why the rest is missing.
@@ -315,7 +316,7 @@ function openCaptureFileSync(path: string, anomalies: Anomalies, readBytes: numb
   return {
     format,
     name: path,
-    async run(onFrame: (frame: RawFrame) => void): Promise<CaptureStats> {
+    async run(onFrame: (frame: RawFrame) => void, pace?: Pace): Promise<CaptureStats> {
       if (used) throw new Error('CaptureSource.run() may be called once');
       used = true;
       const parser = format === 'pcap' ? new PcapParser(onFrame, anomalies, path) : new PcapngParser(onFrame, anomalies, path);
@@ -326,7 +327,7 @@ function openCaptureFileSync(path: string, anomalies: Anomalies, readBytes: numb
           driver.feed(n === buf.length ? buf : buf.subarray(0, n));
           capYoungGeneration();
           if (n < buf.length) break; // readFull stops short only at end of file
-          if (reads % READS_PER_YIELD === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+          if (reads % READS_PER_YIELD === 0) await (pace?.() ?? new Promise<void>((resolve) => setImmediate(resolve)));
           n = readFull(fd, buf);
         }
       } catch (err) {

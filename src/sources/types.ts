@@ -32,9 +32,15 @@ export interface CaptureSource {
   readonly format: CaptureFormat;
   /** Name shown in evidence and anomalies (the path, or `-` for stdin). */
   readonly name: string;
-  /** Deliver every frame in order; resolves at end of input. Malformed input is counted, never thrown. */
-  run(onFrame: (frame: RawFrame) => void): Promise<CaptureStats>;
+  /**
+   * Deliver every frame in order; resolves at end of input. Malformed input is counted, never thrown. `pace` is
+   * asked after each read chunk: a promise it returns (the output's reader is behind) is awaited before reading on.
+   */
+  run(onFrame: (frame: RawFrame) => void, pace?: Pace): Promise<CaptureStats>;
 }
+
+/** Backpressure from the end of the pipeline: a promise while the consumer is behind, else undefined. */
+export type Pace = () => Promise<void> | undefined;
 
 export interface CaptureStats {
   frames: number;

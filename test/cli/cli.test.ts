@@ -174,3 +174,53 @@ describe('shadowtap CLI', () => {
     expect(r.stdout).toContain('10.99.1.10');
   });
 });
+
+describe('shadowtap CLI: a reader that stops early', () => {
+  it('decode | head: exits at once with 0, no EPIPE trace, without reading the rest', async () => {
+    const { spawn } = await import('node:child_process');
+    // 40 copies of the demo capture: ~1.9 MB of NDJSON, far more than a pipe holds.
+    const files = Array.from({ length: 40 }, () => join(ROOT, 'fixtures', 'sample', 'demo.pcapng'));
+    const child = spawn(process.execPath, [BIN, 'decode', ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += String(d); });
+    // Read one chunk, then nothing more (the child blocks on the full pipe), then close our end.
+    const first = await new Promise<string>((resolve) => child.stdout.once('data', (d) => {
+      child.stdout.pause();
+      resolve(String(d));
+    }));
+    child.stdout.destroy(); // like `head -c` closing its end
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(first).toMatch(/^\{"file":/);
+    expect(code).toBe(0);
+    expect(stderr).not.toMatch(/EPIPE|Error|at /);
+    // Stopped early: far fewer than 40 per-file summaries on stderr.
+    expect(stderr.split('\n').filter((l) => l.startsWith('{"summary"')).length).toBeLessThan(40);
+  });
+});
+
+describe('shadowtap CLI: a slow reader', () => {
+  it('holds decode back (output does not pile up in memory), and everything arrives once it reads', async () => {
+    const { spawn } = await import('node:child_process');
+    const demo = join(ROOT, 'fixtures', 'sample', 'demo.pcapng');
+    const files = Array.from({ length: 40 }, () => demo);
+    const child = spawn(process.execPath, [BIN, 'decode', ...files], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += String(d); });
+    const chunks: Buffer[] = [];
+    await new Promise<void>((resolve) => child.stdout.once('data', (d: Buffer) => {
+      chunks.push(d);
+      child.stdout.pause();
+      resolve();
+    }));
+    await new Promise((r) => setTimeout(r, 600));
+    const summaries = () => stderr.split('\n').filter((l) => l.startsWith('{"summary"')).length;
+    expect(summaries()).toBeLessThan(10); // ~2 files' output fills the pipe; the rest waits
+    child.stdout.on('data', (d: Buffer) => chunks.push(d));
+    child.stdout.resume();
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code).toBe(0);
+    expect(summaries()).toBe(40);
+    const one = spawnSync(process.execPath, [BIN, 'decode', '-q', demo], { encoding: 'utf8', maxBuffer: 1 << 26 }).stdout;
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(one.repeat(40));
+  });
+});

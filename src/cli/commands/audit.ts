@@ -78,6 +78,10 @@ function csvLine(r: AuditRecord): string {
 export async function runAudit(opts: AuditCommandOptions, io: CliIO): Promise<number> {
   const file: WriteStream | undefined = opts.out ? createWriteStream(opts.out) : undefined;
   const write = (t: string) => (file ? void file.write(t) : io.stdout(t));
+  // Records stream out as they are found: a slow disk or reader holds the capture back rather than filling memory.
+  const pace = file
+    ? () => (file.writableNeedDrain ? new Promise<void>((resolve) => file.once('drain', () => resolve())) : undefined)
+    : io.stdoutDrain;
   const anomalies = new Anomalies();
   const table: AuditRecord[] = [];
   let tableCapped = 0;
@@ -102,6 +106,7 @@ export async function runAudit(opts: AuditCommandOptions, io: CliIO): Promise<nu
     await runCapture(f, {
       anomalies,
       onMessage: (m) => collector.add(m),
+      pace,
       onProgress: (p) => progress.update({ file: p.file, bytes: p.bytes, records: p.frames }),
     });
   }

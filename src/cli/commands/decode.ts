@@ -25,6 +25,8 @@ export async function runDecode(opts: DecodeOptions, io: CliIO): Promise<number>
     const stats = await runCapture(file, {
       anomalies,
       strict: opts.strict,
+      // A slow reader (`| less`, a forwarder) holds decode back instead of the output piling up in memory.
+      pace: io.stdoutDrain,
       onProgress: io.isTTY && !opts.quiet ? (p) => progress.update({ file: p.file, bytes: p.bytes, totalBytes, records: p.frames }) : undefined,
       onMessage: (msg) => {
         if (kinds && !kinds.has(msg.kind)) return;
@@ -32,6 +34,7 @@ export async function runDecode(opts: DecodeOptions, io: CliIO): Promise<number>
       },
     });
     out.flush();
+    await io.stdoutDrain?.(); // and between files
     progress.done();
     if (!opts.quiet) {
       const summary = {
