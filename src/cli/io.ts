@@ -5,6 +5,8 @@ export interface CliIO {
   stdoutBytes?(bytes: Uint8Array): void;
   /** A promise while stdout's reader is behind (its buffer is full), resolved when it has caught up; else undefined. */
   stdoutDrain?(): Promise<void> | undefined;
+  /** If stdout's reader goes away (`| head`), end the process at once with this code (else output is dropped). */
+  endOnStdoutClose?(code: number): void;
   stderr(text: string): void;
   /** True when stderr is a terminal (progress bars, colours). */
   isTTY: boolean;

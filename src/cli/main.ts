@@ -24,23 +24,31 @@ const USER_ERRORS = new Set([
   'DlpConfigError', 'StoreError',
 ]);
 
+/** stdout's reader went away (EPIPE); and the exit code to end with right then, if the command gave one. */
+const stdoutState: { closed: boolean; endCode?: number } = { closed: false };
 let pipeWatched = false;
 
 export function defaultIO(): CliIO {
   const isTTY = Boolean(process.stderr.isTTY);
   if (!pipeWatched) {
     pipeWatched = true;
-    // The reader went away (`shadowtap decode x.pcap | head`): it has what it wanted. Stop now, quietly, with the
-    // exit code known so far, instead of an unhandled EPIPE with a stack trace after reading the rest of the input.
+    // The reader went away (`shadowtap decode x.pcap | head`): it has what it wanted. No EPIPE stack trace: further
+    // output is dropped, and a command that said how (decode) ends at once instead of reading the rest.
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
-      process.exit(typeof process.exitCode === 'number' ? process.exitCode : EXIT.clean);
+      stdoutState.closed = true;
+      if (stdoutState.endCode !== undefined) process.exit(stdoutState.endCode);
     });
   }
+  const write = (out: string | Uint8Array) => void (stdoutState.closed || process.stdout.write(out));
   return {
-    stdout: (t) => void process.stdout.write(t),
-    stdoutBytes: (b) => void process.stdout.write(b),
-    stdoutDrain: () => (process.stdout.writableNeedDrain ? new Promise((resolve) => process.stdout.once('drain', resolve)) : undefined),
+    stdout: write,
+    stdoutBytes: write,
+    stdoutDrain: () =>
+      !stdoutState.closed && process.stdout.writableNeedDrain ? new Promise((resolve) => process.stdout.once('drain', resolve)) : undefined,
+    endOnStdoutClose: (code) => {
+      stdoutState.endCode = code;
+    },
     stderr: (t) => void process.stderr.write(t),
     isTTY,
     color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,

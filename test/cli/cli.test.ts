@@ -198,6 +198,22 @@ describe('shadowtap CLI: a reader that stops early', () => {
   });
 });
 
+describe('shadowtap CLI: a report reader that stops early', () => {
+  it('scan | head: the exit code still says shadow MCP was found, no EPIPE trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const { readdirSync } = await import('node:fs');
+    const dir = join(ROOT, 'fixtures', 'pcap');
+    const captures = readdirSync(dir).filter((f) => f.endsWith('.pcapng')).map((f) => join(dir, f));
+    const child = spawn(process.execPath, [BIN, 'scan', ...captures, '--format', 'json', '--quiet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += String(d); });
+    child.stdout.destroy(); // closed before the report comes: writing it fails with EPIPE
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(stderr).not.toMatch(/EPIPE|Error|at /);
+  });
+});
+
 describe('shadowtap CLI: a slow reader', () => {
   it('holds decode back (output does not pile up in memory), and everything arrives once it reads', async () => {
     const { spawn } = await import('node:child_process');

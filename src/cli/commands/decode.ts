@@ -17,6 +17,7 @@ export interface DecodeOptions {
 
 export async function runDecode(opts: DecodeOptions, io: CliIO): Promise<number> {
   const kinds = opts.kinds?.length ? new Set(opts.kinds) : undefined;
+  io.endOnStdoutClose?.(EXIT.clean); // decode ends clean; `decode x | head` has what it asked for
   for (const file of opts.files) {
     const anomalies = new Anomalies();
     const progress = new Progress(io, opts.quiet);
