@@ -6,6 +6,7 @@ import type { Confidence } from '../detect/finding.js';
 import { REPORT_FORMATS, type ReportFormat } from '../report/model.js';
 import { EXIT, UsageError, type CliIO } from './io.js';
 import { CONFIG_FILE, loadConfig, type Config } from './config.js';
+import { MESSAGE_KINDS } from '../protocols/messages.js';
 
 // Commands are imported when they run: `decode` should not pay for the report, rule and store modules.
 const commands = {
@@ -105,7 +106,7 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
       (y) =>
         y
           .positional('files', { type: 'string', array: true, describe: 'pcap or pcapng files (.gz ok), - for stdin' })
-          .option('kind', { type: 'string', array: true, describe: 'Only these message kinds (http.request, http.response, sse.event, ws.text, jsonrpc, dns, tls.client_hello)' })
+          .option('kind', { type: 'string', array: true, choices: [...MESSAGE_KINDS, 'none'], describe: 'Only these message kinds; none: no messages, only the summary' })
           .option('strict', { type: 'boolean', hidden: true })
           .example('$0 decode capture.pcapng > messages.ndjson', 'all messages')
           .example('$0 decode capture.pcapng --kind jsonrpc', 'only JSON-RPC messages'),

@@ -129,3 +129,8 @@ export interface StreamParser {
   /** The direction ended (FIN/RST/end of input): flush what a close completes (bodies read until close). */
   end(dir: Dir): void;
 }
+
+/** Every message kind (decode --kind); the check below fails to compile when a kind is missing. */
+export const MESSAGE_KINDS = ['http.request', 'http.response', 'sse.event', 'ws.text', 'jsonrpc', 'dns', 'tls.client_hello'] as const satisfies readonly Message['kind'][];
+const everyKind: [Exclude<Message['kind'], (typeof MESSAGE_KINDS)[number]>] extends [never] ? true : false = true;
+void everyKind;

@@ -158,7 +158,8 @@ function hex(head: Uint8Array): string {
 
 function errorText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  return e && typeof e === 'object' ? (e.code ? `${e.code}: ${e.message}` : String(e.message)) : String(err);
+  if (!e || typeof e !== 'object') return String(err);
+  return e.code && !String(e.message).startsWith(e.code) ? `${e.code}: ${e.message}` : String(e.message);
 }
 
 /** Pull chunks until at least `want` bytes (or the end); returns them and the iterator, nothing lost. */

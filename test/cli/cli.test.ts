@@ -240,3 +240,31 @@ describe('shadowtap CLI: a slow reader', () => {
     expect(Buffer.concat(chunks).toString('utf8')).toBe(one.repeat(40));
   });
 });
+
+describe('shadowtap CLI: inputs that name nothing', () => {
+  it('a missing capture: one line, the error code once', () => {
+    const r = run(['decode', '/nonexistent/x.pcap']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("shadowtap: /nonexistent/x.pcap: cannot read (ENOENT: no such file or directory, open '/nonexistent/x.pcap')\n");
+  });
+
+  it('an unknown --kind is a usage error, not an empty output; none prints only the summary', () => {
+    const bogus = run(['decode', MCP, '--kind', 'bogus']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stderr).toMatch(/kind.*"bogus"/s);
+    const none = run(['decode', MCP, '--kind', 'none']);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe('');
+    expect(JSON.parse(none.stderr).summary.messages).toBeGreaterThan(0);
+  });
+
+  it('an empty directory is counted, for scan and import', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shadowtap-empty-'));
+    for (const cmd of [['scan', '--format'], ['import', '--format-out']]) {
+      const r = run([cmd[0]!, dir, cmd[1]!, 'json', '--quiet']);
+      expect(r.code).toBe(0);
+      const report = JSON.parse(r.stdout) as { anomalies: Array<{ name: string; count: number; examples: Array<{ file: string }> }> };
+      expect(report.anomalies).toEqual([{ name: 'input.empty_directory', count: 1, examples: [{ file: dir }] }]);
+    }
+  });
+});

@@ -52,13 +52,14 @@ export async function runScan(opts: ScanCommandOptions, io: CliIO): Promise<numb
       else if (!st.isDirectory()) ((await sniffInputKind(file)) === 'log' ? logs : captures).push(file);
       else {
         let other = false;
-        for (const f of await expandInputs([file])) {
+        const inDir = await expandInputs([file]);
+        for (const f of inDir) {
           if ((await sniffInputKind(f.path)) === 'capture') {
             captures.push(f.path);
             takenAsCaptures.add(f.path);
           } else other = true;
         }
-        if (other) logs.push(file);
+        if (other || inDir.length === 0) logs.push(file); // the importer counts an empty directory
       }
     }
   }

@@ -178,7 +178,9 @@ export async function importLogs(inputs: string[], options: ImportLogsOptions): 
     if (!forced) throw new LogFormatError(`unknown log format "${formatId}" (known: ${LOG_FORMATS.map((f) => f.id).join(', ')})`);
   }
   const exclude = options.exclude;
-  const files = (await expandInputs(inputs)).filter((f) => !(exclude && f.fromDir && exclude.has(f.path)));
+  // An empty directory (a rotated-away log dir) is no error, but not silent either.
+  const emptyDir = (dir: string) => options.anomalies.add('input.empty_directory', { file: dir });
+  const files = (await expandInputs(inputs, emptyDir)).filter((f) => !(exclude && f.fromDir && exclude.has(f.path)));
   const stats: LogImportStats = { files: [], lines: 0, observations: 0, badLines: 0 };
   const add = (s: LogFileStats) => {
     stats.files.push(s);
@@ -333,8 +335,13 @@ function headLines(head: Buffer, end: number, max: number): string[] {
 
 const GLOB_CHARS = /[*?[]/;
 
-export async function expandInputs(inputs: string[]): Promise<Input[]> {
+export async function expandInputs(inputs: string[], onEmptyDir?: (dir: string) => void): Promise<Input[]> {
   const out: Input[] = [];
+  const dirFiles = async (dir: string) => {
+    const files = await walk(dir);
+    if (files.length === 0) onEmptyDir?.(dir);
+    for (const f of files) out.push({ path: f, fromDir: true });
+  };
   for (const raw of inputs) {
     if (raw === '-') { out.push({ path: '-', fromDir: false }); continue; }
     if (GLOB_CHARS.test(raw)) {
@@ -342,7 +349,7 @@ export async function expandInputs(inputs: string[]): Promise<Input[]> {
       if (matches.length === 0) throw new LogFormatError(`${raw}: no file matches`);
       for (const m of matches) {
         const st = await stat(m);
-        if (st.isDirectory()) for (const f of await walk(m)) out.push({ path: f, fromDir: true });
+        if (st.isDirectory()) await dirFiles(m);
         else out.push({ path: m, fromDir: false });
       }
       continue;
@@ -353,7 +360,7 @@ export async function expandInputs(inputs: string[]): Promise<Input[]> {
     } catch {
       throw new LogFormatError(`${raw}: no such file or directory`);
     }
-    if (st.isDirectory()) for (const f of await walk(raw)) out.push({ path: f, fromDir: true });
+    if (st.isDirectory()) await dirFiles(raw);
     else out.push({ path: raw, fromDir: false });
   }
   return out;
