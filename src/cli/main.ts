@@ -169,15 +169,18 @@ export async function main(argv: string[], io: CliIO = defaultIO()): Promise<num
           .option('format', { alias: 'f', choices: ['table', 'ndjson', 'csv'] as const, default: 'table' as const, describe: 'Listing format' })
           .option('out', { alias: 'o', type: 'string', describe: 'Write the listing to this file instead of stdout' })
           .option('requests-only', { type: 'boolean', describe: 'Leave notifications out of the listing' })
+          .option('db', { type: 'string', describe: 'Inventory store (SQLite), read only: the baseline of the new-server alert (servers it knows) and of tool_call_unusual (calls per window learned by scan --db); never written [default: config "db"]' })
           .example('$0 audit capture.pcapng', 'every request: time, client, server, method, tool, arguments, result size, error')
           .example('$0 audit capture.pcapng -f ndjson -o audit.ndjson', 'NDJSON for a SIEM (secrets masked), behaviour alerts at the end')
           .example('$0 audit --config shadowtap.config.json day1.pcap day2.pcap -f csv', 'DLP markers and alert thresholds from the config')
+          .example('$0 audit capture.pcapng --db inv.db', 'new-server and unusual-call alerts against the inventory')
           .epilog('Exit code 1 when a data-loss hit or a behaviour alert was raised. Secrets are always shown masked (first 4 characters and length).'),
       async (a) => {
         const { runAudit } = await import('./commands/audit.js');
         code = await runAudit({
           files: files(a.files), format: a.format as 'table' | 'ndjson' | 'csv', out: a.out as string | undefined,
           requestsOnly: a.requestsOnly as boolean | undefined, dlp: config.dlp, alerts: config.alerts, quiet: a.quiet as boolean | undefined,
+          db: (a.db as string | undefined) ?? config.db,
         }, io);
       },
     )

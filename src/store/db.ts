@@ -14,6 +14,9 @@ export class StoreError extends Error {
 export interface OpenStoreOptions {
   /** Fail when the file does not exist (read commands) instead of creating it. */
   mustExist?: boolean;
+  /** Read only (implies mustExist): the file is never written, so no journal-mode change and no migrations; a store
+   * of an older schema is an error that says how to upgrade it. SQLite may leave empty -wal/-shm files beside it. */
+  readonly?: boolean;
   busyTimeoutMs?: number;
 }
 
@@ -24,16 +27,25 @@ export class Store {
 
   static open(path: string, options: OpenStoreOptions = {}): Store {
     const abs = resolve(path);
-    if (options.mustExist && !existsSync(abs)) throw new StoreError(`no inventory store at ${abs} (run shadowtap import --db ${path} first)`);
-    mkdirSync(dirname(abs), { recursive: true });
+    const readonly = options.readonly === true;
+    if ((options.mustExist || readonly) && !existsSync(abs)) throw new StoreError(`no inventory store at ${abs} (run shadowtap import --db ${path} first)`);
+    if (!readonly) mkdirSync(dirname(abs), { recursive: true });
     let db: Database.Database;
     try {
-      db = new Database(abs, { timeout: options.busyTimeoutMs ?? LIMITS.storeBusyTimeoutMs });
+      db = new Database(abs, { readonly, fileMustExist: readonly, timeout: options.busyTimeoutMs ?? LIMITS.storeBusyTimeoutMs });
     } catch (e) {
       throw new StoreError(`cannot open inventory store ${abs}: ${(e as Error).message}`);
     }
     const store = new Store(db, abs);
     try {
+      if (readonly) {
+        const version = db.pragma('user_version', { simple: true }) as number;
+        if (version < SCHEMA_VERSION) {
+          throw new Error(`schema version ${version} is older than this shadowtap reads (${SCHEMA_VERSION}); ` +
+            `run shadowtap inventory runs --db ${path} once to upgrade it`);
+        }
+        return store;
+      }
       // journal_mode needs a moment alone with the file: retried while a concurrent opener holds it.
       retryBusy(() => db.pragma('journal_mode = WAL'));
       db.pragma('synchronous = NORMAL');

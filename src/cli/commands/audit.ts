@@ -5,7 +5,8 @@ import { stringify } from 'csv-stringify/sync';
 import { Anomalies } from '../../core/anomalies.js';
 import { LIMITS } from '../../config/limits.js';
 import { runCapture } from '../../pipeline/capture.js';
-import { AuditCollector } from '../../audit/index.js';
+import type Database from 'better-sqlite3';
+import { AuditCollector, type AuditOptions } from '../../audit/index.js';
 import type { AlertsConfig, AuditRecord, BehaviourAlert, DlpConfig } from '../../audit/types.js';
 import { isoTime } from '../../report/messages.js';
 import { EXIT, type CliIO } from '../io.js';
@@ -23,6 +24,9 @@ export interface AuditCommandOptions {
   /** Leave notifications out of the listing. */
   requestsOnly?: boolean;
   quiet?: boolean;
+  /** Inventory store, read only: the baseline of the new-server alert (unless a baseline file is configured) and of
+   * tool_call_unusual, as with scan --db. Never written: no run, no learned windows. */
+  db?: string;
 }
 
 const ep = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
@@ -76,6 +80,22 @@ function csvLine(r: AuditRecord): string {
 }
 
 export async function runAudit(opts: AuditCommandOptions, io: CliIO): Promise<number> {
+  // Opened first: a missing or unreadable store fails before any output file is made. Imported only with --db (native module).
+  const store = opts.db ? (await import('../../store/db.js')).Store.open(opts.db, { readonly: true }) : undefined;
+  try {
+    return await auditWith(opts, io, store && (await baselines(store.db, opts.alerts)));
+  } finally {
+    store?.close();
+  }
+}
+
+/** The store as the alerts' baselines, as scan --db uses it (store/scan.ts); a configured baseline file wins for new_server. */
+async function baselines(db: Database.Database, alerts: AlertsConfig | undefined): Promise<Pick<AuditOptions, 'known' | 'history'>> {
+  const [{ StoreKnownServers }, { StoreCallHistory }] = await Promise.all([import('../../store/known-servers.js'), import('../../store/audit.js')]);
+  return { known: alerts?.newServer?.baseline ? undefined : new StoreKnownServers(db), history: new StoreCallHistory(db) };
+}
+
+async function auditWith(opts: AuditCommandOptions, io: CliIO, base: Pick<AuditOptions, 'known' | 'history'> | undefined): Promise<number> {
   const file: WriteStream | undefined = opts.out ? createWriteStream(opts.out) : undefined;
   const write = (t: string) => (file ? void file.write(t) : io.stdout(t));
   // Records stream out as they are found: a slow disk or reader holds the capture back rather than filling memory.
@@ -90,6 +110,7 @@ export async function runAudit(opts: AuditCommandOptions, io: CliIO): Promise<nu
   const collector = new AuditCollector({
     dlp: opts.dlp,
     alerts: opts.alerts,
+    ...base,
     anomalies,
     onRecord: (r) => {
       if (opts.requestsOnly && r.type === 'notification') return;
