@@ -18,6 +18,7 @@ interface StreamRow {
   tail_len: number;
   tail_hash: string;
   format: string | null;
+  parser_memo: string | null;
   path: string;
   dev: number;
   ino: number;
@@ -80,7 +81,7 @@ export class StoreCursors implements LogResume {
       if (pending) {
         const c = pending.cursor;
         points.push({
-          key, offset: c.end, lines: c.lines, tailHash: c.tailHash, tailLen: c.tailLen, format: pending.format,
+          key, offset: c.end, lines: c.lines, tailHash: c.tailHash, tailLen: c.tailLen, format: pending.format, memo: c.memo,
           done: c.gzip && probe.gzip && c.complete && c.dev === probe.dev && c.ino === probe.ino && c.size === probe.size && c.mtimeMs === probe.mtimeMs,
           sameInode: c.dev === probe.dev && c.ino === probe.ino,
         });
@@ -88,6 +89,7 @@ export class StoreCursors implements LogResume {
         const same = row.dev === probe.dev && row.ino === probe.ino;
         points.push({
           key, offset: row.offset, lines: row.lines, tailHash: row.tail_hash, tailLen: row.tail_len, format: row.format ?? undefined,
+          memo: row.parser_memo ?? undefined,
           done: row.gzip === 1 && probe.gzip && row.complete === 1 && same && row.size === probe.size && row.mtime_ms === probe.mtimeMs,
           sameInode: same,
         });
@@ -140,18 +142,18 @@ export class StoreCursors implements LogResume {
   /** Write the cursor advances not written yet; the caller holds the write transaction. */
   commit(runId: number): void {
     const update = this.db.prepare(`UPDATE streams SET head_len = @headLen, head_hash = @headHash, offset = @end, lines = @lines,
-      tail_len = @tailLen, tail_hash = @tailHash, format = @format, path = @path, dev = @dev, ino = @ino, size = @size,
+      tail_len = @tailLen, tail_hash = @tailHash, format = @format, parser_memo = @memo, path = @path, dev = @dev, ino = @ino, size = @size,
       mtime_ms = @mtimeMs, gzip = @gzip, complete = @complete, last_run = @run WHERE id = @id`);
-    const insert = this.db.prepare(`INSERT INTO streams (head_len, head_hash, offset, lines, tail_len, tail_hash, format, path, dev, ino,
-      size, mtime_ms, gzip, complete, first_run, last_run) VALUES (@headLen, @headHash, @end, @lines, @tailLen, @tailHash, @format, @path,
-      @dev, @ino, @size, @mtimeMs, @gzip, @complete, @run, @run)`);
+    const insert = this.db.prepare(`INSERT INTO streams (head_len, head_hash, offset, lines, tail_len, tail_hash, format, parser_memo, path,
+      dev, ino, size, mtime_ms, gzip, complete, first_run, last_run) VALUES (@headLen, @headHash, @end, @lines, @tailLen, @tailHash,
+      @format, @memo, @path, @dev, @ino, @size, @mtimeMs, @gzip, @complete, @run, @run)`);
     const setPath = this.db.prepare(`INSERT INTO paths (path, stream_id, last_run) VALUES (?, ?, ?)
       ON CONFLICT(path) DO UPDATE SET stream_id = excluded.stream_id, last_run = excluded.last_run`);
     for (const p of this.pending.values()) {
       const c = p.cursor;
       const params = {
         headLen: c.headLen, headHash: c.headHash, end: c.end, lines: c.lines, tailLen: c.tailLen, tailHash: c.tailHash,
-        format: p.format, path: p.path, dev: c.dev, ino: c.ino, size: c.size, mtimeMs: c.mtimeMs, gzip: c.gzip ? 1 : 0,
+        format: p.format, memo: c.memo ?? null, path: p.path, dev: c.dev, ino: c.ino, size: c.size, mtimeMs: c.mtimeMs, gzip: c.gzip ? 1 : 0,
         complete: c.complete ? 1 : 0, run: runId,
       };
       let id = p.id;

@@ -261,6 +261,13 @@ export const MIGRATIONS: Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    title: "what a log parser learned about a file, kept with its cursor (the Windows DNS log's date order)",
+    sql: `
+      ALTER TABLE streams ADD COLUMN parser_memo TEXT;   -- LogLineParser.memo(); NULL when it learned nothing
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -62,6 +62,8 @@ export interface LogResumePoint {
   done?: boolean;
   /** Opaque to the importer (the store's stream id); handed back in the file's cursor. */
   key?: string;
+  /** The parser's memo at `offset` (LogLineParser.memo). */
+  memo?: string;
 }
 
 /** What identifies a log file's content, whatever its name: its first bytes. */
@@ -98,6 +100,8 @@ export interface LogFileCursor {
   head: Buffer;
   /** The earlier cursor this run continued, if one matched. */
   resumed?: LogResumePoint;
+  /** The parser's memo at `end`, for the run that continues from there. */
+  memo?: string;
   /** Why earlier cursors for this content were not used: the file shrank, or the bytes before the cursor changed. */
   reset?: 'truncated' | 'tail_mismatch';
   /** Content offsets read this run: [start, end); end is after the last complete line. */
@@ -474,7 +478,7 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
     file, anomalies, refYear: new Date(refTime * 1000).getUTCFullYear(), refTime, map: options.map, dateOrder: options.dateOrder,
     notice: (name, where) => {
       notices++;
-      anomalies.add(name, where);
+      ctx.anomalies.add(name, where); // ctx's: a header replay's notices are dropped with its anomalies
     },
   };
   const stats: LogFileStats = { file, format: forced?.id ?? 'empty', bytes: 0, lines: 0, observations: 0, badLines: 0 };
@@ -493,7 +497,7 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
     for (const c of options.resume!.candidates(probe)) {
       if (c.done) {
         stats.format = c.format ?? stats.format;
-        stats.cursor = cursorOf(probe, c, undefined, c.offset, c.offset, c.lines, c.tailHash, c.tailLen, true);
+        stats.cursor = cursorOf(probe, c, undefined, c.offset, c.offset, c.lines, c.tailHash, c.tailLen, true, c.memo);
         stats.cursor.skipped = true;
         return stats;
       }
@@ -515,6 +519,7 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
       reset = undefined;
       startAt = point.offset;
       baseLines = point.lines;
+      ctx.memo = point.memo;
     }
   }
   const rawStream: AsyncIterable<Buffer> = file === '-'
@@ -694,7 +699,7 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
     else tail = await preadTail(file, lineEnd, tailLen);
     // A file changed under us (truncated while read) gets no cursor: the next run reads it from the start.
     if (tail && tail.length === tailLen) {
-      stats.cursor = cursorOf(probe!, point, reset, startAt, lineEnd, lineNo, sha256Hex(tail), tailLen, probe!.gzip);
+      stats.cursor = cursorOf(probe!, point, reset, startAt, lineEnd, lineNo, sha256Hex(tail), tailLen, probe!.gzip, parser?.memo?.());
     }
   }
   progress();
@@ -703,12 +708,12 @@ async function importOne(input: Input, forced: LogFormat | undefined, options: I
 
 function cursorOf(
   probe: LogFileProbe, resumed: LogResumePoint | undefined, reset: LogFileCursor['reset'],
-  start: number, end: number, lines: number, tailHash: string, tailLen: number, complete: boolean,
+  start: number, end: number, lines: number, tailHash: string, tailLen: number, complete: boolean, memo: string | undefined,
 ): LogFileCursor {
   return {
     dev: probe.dev, ino: probe.ino, size: probe.size, mtimeMs: probe.mtimeMs, gzip: probe.gzip,
     headHash: sha256Hex(probe.head), headLen: probe.head.length, head: probe.head,
-    resumed, reset, start, end, lines, tailHash, tailLen, complete,
+    resumed, reset, start, end, lines, tailHash, tailLen, complete, memo,
   };
 }
 

@@ -14,6 +14,8 @@ export interface LogParserContext {
   map?: string;
   /** How slash dates with the year last are read (Windows DNS, `--date-order`); default: decided per file. */
   dateOrder?: DateOrder;
+  /** What this parser's memo() said at the end of the earlier run that read this file up to where this one starts. */
+  memo?: string;
   /**
    * Count an anomaly about the file rather than the line (the line itself was read): unlike `anomalies.add`, it
    * does not make the line count as bad.
@@ -40,6 +42,11 @@ export interface LogLineParser {
    * being written, which will read the record again from its first line next run), undefined to leave it for then.
    */
   blank?(lineNo: number): Observation[];
+  /**
+   * What the parser learned about the file that a later incremental run should start from (the Windows DNS log's
+   * proven date order), kept with the file's cursor and handed back as LogParserContext.memo. Short text.
+   */
+  memo?(): string | undefined;
   open?(): number | undefined;
   end?(more: boolean): Observation[] | undefined;
 }

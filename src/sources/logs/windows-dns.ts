@@ -4,8 +4,8 @@
 // Date and time are in the server's locale short-date format: M/D/Y (en-US, with AM/PM), D/M/Y (en-GB, fr-FR, ...),
 // D.M.Y, D-M-Y, Y-M-D and Y/M/D are read; the 4-digit year's position tells them apart but for M/D/Y and D/M/Y.
 // Those two are decided per file (SlashDates below): `import --date-order` if given; else by a date valid in only one
-// order; until one comes, guessed from the clock. Switches and guesses are counted (log.windows_dns_date_order,
-// log.windows_dns_date_order_guessed): never silent.
+// order (kept with the file's cursor for the next `import --db` run); until one comes, guessed from the clock.
+// Switches and guesses are counted (log.windows_dns_date_order, log.windows_dns_date_order_guessed): never silent.
 // Rcv without R = a client's query; Snd with R = the answer sent back to it. Queries the server
 // itself forwards (Snd Q / Rcv R) are skipped: their client is the server.
 //
@@ -81,6 +81,17 @@ class SlashDates {
     this.order = ctx.dateOrder;
     this.given = ctx.dateOrder !== undefined;
     this.latest = ctx.refTime + FUTURE_SLACK_SECONDS;
+    // An earlier run of an incremental import proved the order (memo): the file's earlier lines were read in it.
+    if (!this.given && (ctx.memo === 'mdy' || ctx.memo === 'dmy')) {
+      this.order = ctx.memo;
+      this.proven = true;
+      this.dated = true;
+    }
+  }
+
+  /** The proven order, for the next incremental run (LogLineParser.memo). */
+  memo(): DateOrder | undefined {
+    return this.proven ? this.order : undefined;
   }
 
   /** The packet line's time (epoch s), or undefined when its date or time is not valid. */
@@ -128,6 +139,7 @@ class SlashDates {
     const other = ORDER_NAME[this.order === 'mdy' ? 'dmy' : 'mdy'];
     const detail = `dates like 05/11 read as ${ORDER_NAME[this.order]}, guessed from ${this.guessedBy}: no date of the file tells; give --date-order if the server writes ${other}`;
     this.ctx.notice('log.windows_dns_date_order_guessed', { file: this.ctx.file, line: this.guessedAt, detail });
+    this.guessedAt = undefined; // said once (a resumed run's header replay ends too, before its own lines)
   }
 }
 
@@ -274,6 +286,9 @@ export const windowsDns: LogFormat = {
       },
       open() {
         return rec?.line;
+      },
+      memo() {
+        return dates.memo();
       },
       end(more) {
         dates.end();
