@@ -17,7 +17,7 @@ export { BehaviourMonitor, BaselineFile, ALERT_DEFAULTS, type KnownServers, type
 export interface AuditOptions {
   dlp?: DlpConfig;
   alerts?: AlertsConfig;
-  /** Servers seen before; default: the `alerts.newServer.baseline` file when set. */
+  /** Servers seen before (the inventory with --db); a configured `alerts.newServer.baseline` file wins over it. */
   known?: KnownServers;
   /** Calls per window learned before this run, for tool_call_unusual (the inventory with --db). */
   history?: CallHistory;
@@ -41,9 +41,9 @@ export class AuditCollector {
     this.limits = makeLimits(options.limits);
     this.anomalies = options.anomalies ?? new Anomalies();
     const baselinePath = options.alerts?.newServer?.baseline;
-    if (!options.known && baselinePath) this.baseline = new BaselineFile(baselinePath);
+    if (baselinePath) this.baseline = new BaselineFile(baselinePath);
     this.monitor = new BehaviourMonitor(options.alerts, {
-      known: options.known ?? this.baseline, history: options.history, anomalies: this.anomalies, limits: options.limits,
+      known: this.baseline ?? options.known, history: options.history, anomalies: this.anomalies, limits: options.limits,
     });
     this.trail = new AuditTrail({
       dlp: new DlpScanner(options.dlp, this.limits.dlpMaxScanChars),

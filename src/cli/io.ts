@@ -17,4 +17,9 @@ export interface CliIO {
 /** A user-caused error: one clear line, exit code 2, no stack trace. */
 export class UsageError extends Error {}
 
+/** A promise while `stream`'s buffer is full, resolved at its next 'drain'; else undefined (write on). */
+export function whenDrained(stream: NodeJS.WritableStream & { writableNeedDrain: boolean }): Promise<void> | undefined {
+  return stream.writableNeedDrain ? new Promise((resolve) => stream.once('drain', () => resolve())) : undefined;
+}
+
 export const EXIT = { clean: 0, findings: 1, usage: 2 } as const;

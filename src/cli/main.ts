@@ -4,7 +4,7 @@ import type { Argv } from 'yargs';
 import { VERSION } from '../version.js';
 import type { Confidence } from '../detect/finding.js';
 import { REPORT_FORMATS, type ReportFormat } from '../report/model.js';
-import { EXIT, UsageError, type CliIO } from './io.js';
+import { EXIT, UsageError, whenDrained, type CliIO } from './io.js';
 import { CONFIG_FILE, loadConfig, type Config } from './config.js';
 import { MESSAGE_KINDS } from '../protocols/messages.js';
 
@@ -45,8 +45,7 @@ export function defaultIO(): CliIO {
   return {
     stdout: write,
     stdoutBytes: write,
-    stdoutDrain: () =>
-      !stdoutState.closed && process.stdout.writableNeedDrain ? new Promise((resolve) => process.stdout.once('drain', resolve)) : undefined,
+    stdoutDrain: () => (stdoutState.closed ? undefined : whenDrained(process.stdout)),
     endOnStdoutClose: (code) => {
       stdoutState.endCode = code;
     },

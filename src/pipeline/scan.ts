@@ -58,10 +58,9 @@ export async function analyze(inputs: AnalyzeInputs, options: ScanOptions = {}):
   const anomalies = new Anomalies();
   const detector = new Detector(set, { approved, anomalies, limits: options.limits });
   options.findingsSoFar?.(() => detector.findings());
-  const known = options.alerts?.newServer?.baseline ? undefined : options.known;
   const audit = options.audit === false
     ? undefined
-    : new AuditCollector({ dlp: options.dlp, alerts: options.alerts, known, history: options.history, anomalies, limits: options.limits });
+    : new AuditCollector({ dlp: options.dlp, alerts: options.alerts, known: options.known, history: options.history, anomalies, limits: options.limits });
   const summaries: InputSummary[] = [];
   const stats: Record<string, number> = {};
   const bump = (k: string, n: number) => { stats[k] = (stats[k] ?? 0) + n; };

@@ -148,7 +148,8 @@ export function sniffCaptureFormat(head: Uint8Array): CaptureFormat | null {
   return null;
 }
 
-function isGzip(head: Uint8Array): boolean {
+/** gzip's magic (RFC 1952): the input is decompressed first, whatever its name. */
+export function isGzip(head: Uint8Array): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 

@@ -2,7 +2,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { sniffCaptureFormat } from './capture-file.js';
+import { isGzip, sniffCaptureFormat } from './capture-file.js';
 
 export async function sniffInputKind(path: string): Promise<'capture' | 'log'> {
   const fh = await open(path, 'r');
@@ -10,7 +10,7 @@ export async function sniffInputKind(path: string): Promise<'capture' | 'log'> {
     const buf = Buffer.alloc(64 * 1024);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
     let head = buf.subarray(0, bytesRead);
-    if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) {
+    if (isGzip(head)) {
       try {
         head = gunzipSync(head, { finishFlush: 2 /* Z_SYNC_FLUSH: a partial stream is fine */ });
       } catch {
@@ -31,7 +31,7 @@ export function plainFileSize(file: string): number | undefined {
     try {
       const head = Buffer.alloc(2);
       readSync(fd, head, 0, 2, 0);
-      if (head[0] === 0x1f && head[1] === 0x8b) return undefined;
+      if (isGzip(head)) return undefined;
       return fstatSync(fd).size;
     } finally {
       closeSync(fd);

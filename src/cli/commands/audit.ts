@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3';
 import { AuditCollector, type AuditOptions } from '../../audit/index.js';
 import type { AlertsConfig, AuditRecord, BehaviourAlert, DlpConfig } from '../../audit/types.js';
 import { isoTime } from '../../report/messages.js';
-import { EXIT, type CliIO } from '../io.js';
+import { EXIT, whenDrained, type CliIO } from '../io.js';
 import { Progress } from '../progress.js';
 
 export type AuditFormat = 'table' | 'ndjson' | 'csv';
@@ -83,25 +83,23 @@ export async function runAudit(opts: AuditCommandOptions, io: CliIO): Promise<nu
   // Opened first: a missing or unreadable store fails before any output file is made. Imported only with --db (native module).
   const store = opts.db ? (await import('../../store/db.js')).Store.open(opts.db, { readonly: true }) : undefined;
   try {
-    return await auditWith(opts, io, store && (await baselines(store.db, opts.alerts)));
+    return await auditWith(opts, io, store && (await baselines(store.db)));
   } finally {
     store?.close();
   }
 }
 
-/** The store as the alerts' baselines, as scan --db uses it (store/scan.ts); a configured baseline file wins for new_server. */
-async function baselines(db: Database.Database, alerts: AlertsConfig | undefined): Promise<Pick<AuditOptions, 'known' | 'history'>> {
+/** The store as the alerts' baselines, as scan --db uses it (store/scan.ts; a configured baseline file still wins). */
+async function baselines(db: Database.Database): Promise<Pick<AuditOptions, 'known' | 'history'>> {
   const [{ StoreKnownServers }, { StoreCallHistory }] = await Promise.all([import('../../store/known-servers.js'), import('../../store/audit.js')]);
-  return { known: alerts?.newServer?.baseline ? undefined : new StoreKnownServers(db), history: new StoreCallHistory(db) };
+  return { known: new StoreKnownServers(db), history: new StoreCallHistory(db) };
 }
 
 async function auditWith(opts: AuditCommandOptions, io: CliIO, base: Pick<AuditOptions, 'known' | 'history'> | undefined): Promise<number> {
   const file: WriteStream | undefined = opts.out ? createWriteStream(opts.out) : undefined;
   const write = (t: string) => (file ? void file.write(t) : io.stdout(t));
   // Records stream out as they are found: a slow disk or reader holds the capture back rather than filling memory.
-  const pace = file
-    ? () => (file.writableNeedDrain ? new Promise<void>((resolve) => file.once('drain', () => resolve())) : undefined)
-    : io.stdoutDrain;
+  const pace = file ? () => whenDrained(file) : io.stdoutDrain;
   const anomalies = new Anomalies();
   const table: AuditRecord[] = [];
   let tableCapped = 0;
