@@ -52,11 +52,19 @@ export interface AddressStore {
   readonly dst4: Uint8Array;
   readonly src6: Uint8Array;
   readonly dst6: Uint8Array;
+  /**
+   * The same bytes as 32-bit words (host byte order): source words 0–3, destination 4–7; an IPv4 address is word 0
+   * or 4 alone. The flow table hashes and compares these: one or four integers instead of a byte loop.
+   */
+  readonly words: Int32Array;
 }
 
 export function newAddressStore(): AddressStore {
   const b = new Uint8Array(32);
-  return { src4: b.subarray(0, 4), dst4: b.subarray(16, 20), src6: b.subarray(0, 16), dst6: b.subarray(16, 32) };
+  return {
+    src4: b.subarray(0, 4), dst4: b.subarray(16, 20), src6: b.subarray(0, 16), dst6: b.subarray(16, 32),
+    words: new Int32Array(b.buffer, 0, 8),
+  };
 }
 
 export const TcpFlag = {

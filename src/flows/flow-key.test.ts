@@ -40,6 +40,20 @@ describe('FlowKey.match', () => {
     expect(server.aPort).toBe(443);
   });
 
+  it('IPv6: every word of both addresses counts, and an IPv4 packet never matches an IPv6 key', () => {
+    const p = tcpPacket({ src: '2001:db8::1', dst: '2001:db8::2', sport: 40000, dport: 443 });
+    const key = FlowKey.fromPacket(p, flowHash(p), true);
+    expect(key.match(p)).toBe(KeyMatch.Forward);
+    expect(key.match(tcpPacket({ src: '2001:db8::2', dst: '2001:db8::1', sport: 443, dport: 40000 }))).toBe(KeyMatch.Reverse);
+    // Differs only in the last word of one address, or only in the first.
+    expect(key.match(tcpPacket({ src: '2001:db8::1', dst: '2001:db8::3', sport: 40000, dport: 443 }))).toBe(KeyMatch.None);
+    expect(key.match(tcpPacket({ src: '2001:db9::1', dst: '2001:db8::2', sport: 40000, dport: 443 }))).toBe(KeyMatch.None);
+    // 32.1.13.184 is 2001:0db8 as bytes: the first word of both addresses equal, the version not.
+    expect(key.match(tcpPacket({ src: '32.1.13.184', dst: '32.1.13.184', sport: 40000, dport: 443 }))).toBe(KeyMatch.None);
+    const v4 = tcpPacket({ src: '32.1.13.184', dst: '32.1.13.184', sport: 40000, dport: 443 });
+    expect(FlowKey.fromPacket(v4, flowHash(v4), true).match(p)).toBe(KeyMatch.None);
+  });
+
   it('copies the addresses out of the packet', () => {
     const p = tcpPacket({ src: '10.0.0.1', dst: '10.0.0.2', sport: 1, dport: 2 });
     const key = FlowKey.fromPacket(p, 0, true);

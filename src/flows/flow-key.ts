@@ -9,10 +9,14 @@ export const enum KeyMatch {
   Reverse = 2,
 }
 
-/** FNV-1a over one endpoint (address bytes and port), finished with a murmur3 mix so the sum below spreads well. */
-function endpointHash(addr: Uint8Array, port: number): number {
-  let h = 0x811c9dc5 ^ port;
-  for (let i = 0; i < addr.length; i++) h = Math.imul(h ^ addr[i], 0x01000193);
+/** One endpoint: its address words (1 for IPv4, 4 for IPv6, at `w[at]`) and port, FNV-1a style, murmur3-finished. */
+function endpointHash(w: Int32Array, at: number, v6: boolean, port: number): number {
+  let h = Math.imul(0x811c9dc5 ^ port, 0x01000193) ^ w[at]!;
+  if (v6) {
+    h = Math.imul(h, 0x01000193) ^ w[at + 1]!;
+    h = Math.imul(h, 0x01000193) ^ w[at + 2]!;
+    h = Math.imul(h, 0x01000193) ^ w[at + 3]!;
+  }
   return fmix(h);
 }
 
@@ -30,25 +34,54 @@ function fmix(h: number): number {
  * and unlike XOR it does not cancel when both endpoints are equal), so A→B and B→A give the same number.
  */
 export function flowHash(pkt: DecodedPacket): number {
-  let h = (endpointHash(pkt.src, pkt.srcPort) + endpointHash(pkt.dst, pkt.dstPort)) | 0;
+  const w = pkt.addrStore.words;
+  const v6 = pkt.ipVersion === 6;
+  let h = (endpointHash(w, 0, v6, pkt.srcPort) + endpointHash(w, 4, v6, pkt.dstPort)) | 0;
   h = Math.imul(h ^ pkt.ipProto, 0x01000193);
   const vlan = pkt.vlan;
-  for (let i = 0; i < vlan.length; i++) h = Math.imul(h ^ vlan[i], 0x01000193);
+  for (let i = 0; i < vlan.length; i++) h = Math.imul(h ^ vlan[i]!, 0x01000193);
   // Signed 32-bit: a small integer to V8, so the Map lookup neither boxes the key nor hashes a double.
   return fmix(h) | 0;
 }
 
-/** The bytes of a flow's identity, copied out of the first packet. `a` is the client, `b` the server. */
+/**
+ * A flow's identity, copied out of its first packet. `a` is the client, `b` the server. Addresses are kept as
+ * bytes (for printing) and as the decoder's 32-bit words (for matching: a packet is compared with one integer per
+ * IPv4 address, four per IPv6 one, no byte loop; `match` was a tenth of the flow table's time).
+ */
 export class FlowKey {
+  private readonly a0: number;
+  private readonly a1: number;
+  private readonly a2: number;
+  private readonly a3: number;
+  private readonly b0: number;
+  private readonly b1: number;
+  private readonly b2: number;
+  private readonly b3: number;
+
   constructor(
     readonly hash: number,
     readonly ipProto: number,
+    readonly ipVersion: number,
     readonly aAddr: Uint8Array,
     readonly aPort: number,
     readonly bAddr: Uint8Array,
     readonly bPort: number,
     readonly vlan: readonly number[],
-  ) {}
+    words: Int32Array,
+    aAt: number,
+  ) {
+    const bAt = 4 - aAt;
+    const v6 = ipVersion === 6;
+    this.a0 = words[aAt]!;
+    this.a1 = v6 ? words[aAt + 1]! : 0;
+    this.a2 = v6 ? words[aAt + 2]! : 0;
+    this.a3 = v6 ? words[aAt + 3]! : 0;
+    this.b0 = words[bAt]!;
+    this.b1 = v6 ? words[bAt + 1]! : 0;
+    this.b2 = v6 ? words[bAt + 2]! : 0;
+    this.b3 = v6 ? words[bAt + 3]! : 0;
+  }
 
   /** Copy the key out of `pkt`; `srcIsClient` says which side of the packet is `a`. */
   static fromPacket(pkt: DecodedPacket, hash: number, srcIsClient: boolean): FlowKey {
@@ -56,30 +89,28 @@ export class FlowKey {
     const src = Uint8Array.from(pkt.src);
     const dst = Uint8Array.from(pkt.dst);
     const vlan = pkt.vlan.slice();
+    const w = pkt.addrStore.words;
     return srcIsClient
-      ? new FlowKey(hash, pkt.ipProto, src, pkt.srcPort, dst, pkt.dstPort, vlan)
-      : new FlowKey(hash, pkt.ipProto, dst, pkt.dstPort, src, pkt.srcPort, vlan);
+      ? new FlowKey(hash, pkt.ipProto, pkt.ipVersion, src, pkt.srcPort, dst, pkt.dstPort, vlan, w, 0)
+      : new FlowKey(hash, pkt.ipProto, pkt.ipVersion, dst, pkt.dstPort, src, pkt.srcPort, vlan, w, 4);
   }
 
   /** Does `pkt` belong to this flow, and in which direction? No allocation. */
   match(pkt: DecodedPacket): KeyMatch {
-    if (pkt.ipProto !== this.ipProto || !sameVlan(this.vlan, pkt.vlan)) return KeyMatch.None;
+    if (pkt.ipProto !== this.ipProto || pkt.ipVersion !== this.ipVersion) return KeyMatch.None;
+    if ((this.vlan.length !== 0 || pkt.vlan.length !== 0) && !sameVlan(this.vlan, pkt.vlan)) return KeyMatch.None;
+    const w = pkt.addrStore.words;
+    const v6 = this.ipVersion === 6;
     if (
-      pkt.srcPort === this.aPort && pkt.dstPort === this.bPort &&
-      sameBytes(pkt.src, this.aAddr) && sameBytes(pkt.dst, this.bAddr)
+      pkt.srcPort === this.aPort && pkt.dstPort === this.bPort && w[0] === this.a0 && w[4] === this.b0 &&
+      (!v6 || (w[1] === this.a1 && w[2] === this.a2 && w[3] === this.a3 && w[5] === this.b1 && w[6] === this.b2 && w[7] === this.b3))
     ) return KeyMatch.Forward;
     if (
-      pkt.srcPort === this.bPort && pkt.dstPort === this.aPort &&
-      sameBytes(pkt.src, this.bAddr) && sameBytes(pkt.dst, this.aAddr)
+      pkt.srcPort === this.bPort && pkt.dstPort === this.aPort && w[0] === this.b0 && w[4] === this.a0 &&
+      (!v6 || (w[1] === this.b1 && w[2] === this.b2 && w[3] === this.b3 && w[5] === this.a1 && w[6] === this.a2 && w[7] === this.a3))
     ) return KeyMatch.Reverse;
     return KeyMatch.None;
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function sameVlan(a: readonly number[], b: readonly number[]): boolean {

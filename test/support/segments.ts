@@ -58,8 +58,11 @@ function base(s: SegmentSpec, l4: L4, proto: number): DecodedPacket {
   p.linkType = 1;
   p.vlan = s.vlan ?? [];
   p.ipVersion = src.length === 16 ? 6 : 4;
-  p.src = src;
-  p.dst = dst;
+  // Into the packet's address store, as the decoder does (the flow table reads its 32-bit words).
+  p.src = p.ipVersion === 6 ? p.addrStore.src6 : p.addrStore.src4;
+  p.dst = p.ipVersion === 6 ? p.addrStore.dst6 : p.addrStore.dst4;
+  p.src.set(src);
+  p.dst.set(dst);
   p.ipProto = proto;
   p.fragment = s.fragment ?? false;
   p.l4 = l4;
