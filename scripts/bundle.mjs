@@ -21,5 +21,9 @@ const bundle = await rolldown({
 });
 await bundle.write({ dir: OUT, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name]-[hash].cjs' });
 await bundle.close();
+// The bin's own CommonJS file: the loader and the thread priorities (src/cli/boot.ts), node builtins only.
+const boot = await rolldown({ input: `${ROOT}dist/cli/boot.js`, platform: 'node', logLevel: 'warn' });
+await boot.write({ file: `${OUT}/boot.cjs`, format: 'cjs' });
+await boot.close();
 // In a node of its own: the training runs must start from node's V8 flags, as the CLI does.
 execFileSync(process.execPath, [`${ROOT}scripts/code-cache.mjs`], { stdio: 'inherit' });

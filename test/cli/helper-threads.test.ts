@@ -1,11 +1,22 @@
 // lowerHelperThreadPriority: V8's helper threads at the lowest priority, the main thread and threads started
 // later untouched. Read back from /proc in a fresh node (the kernel's word, not ours).
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const MODULE = join(__dirname, '..', '..', 'dist', 'cli', 'helper-threads.js');
+const ROOT = join(__dirname, '..', '..');
+const MODULE = join(ROOT, 'dist', 'cli', 'helper-threads.js');
+
+/** Each thread's nice value, by thread id. */
+function niceOf(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    out.set(Number(t), Number(readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]));
+  }
+  return out;
+}
 
 describe.runIf(existsSync('/proc/self/task'))('lowerHelperThreadPriority', () => {
   it('lowers every thread but the main one to nice 19; a thread started afterwards keeps the main thread\'s', () => {
@@ -32,5 +43,30 @@ describe.runIf(existsSync('/proc/self/task'))('lowerHelperThreadPriority', () =>
     for (const [tid, n] of Object.entries(after)) expect([tid, n]).toEqual([tid, tid === pid ? 0 : 19]);
     expect(later.length).toBeGreaterThan(0);
     expect(later.every((n: number) => n === 0)).toBe(true);
+  });
+
+  it('the CLI lowers them before node starts its thread pool: the pool threads that read captures keep priority', async () => {
+    // A FIFO is read through the thread pool (the stream path), and blocks the CLI while nothing is written to it.
+    const dir = mkdtempSync(join(tmpdir(), 'st-fifo-'));
+    const fifo = join(dir, 'capture.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'shadowtap.js'), 'decode', fifo, '--quiet'], { stdio: 'ignore' });
+    const writer = openSync(fifo, 'w'); // opens once the CLI has opened its end
+    try {
+      let nice = niceOf(child.pid!);
+      for (let i = 0; i < 100 && nice.size < 11; i++) {
+        await new Promise((r) => setTimeout(r, 20)); // the pool starts with the CLI's first read
+        nice = niceOf(child.pid!);
+      }
+      const values = [...nice.values()];
+      expect(nice.get(child.pid!)).toBe(0);
+      expect(values.filter((n) => n === 19).length).toBeGreaterThanOrEqual(4); // V8's helpers
+      expect(values.filter((n) => n === 0).length).toBeGreaterThanOrEqual(1 + 4); // main, and the pool's 4
+    } finally {
+      writeSync(writer, Buffer.alloc(0));
+      closeSync(writer);
+      await new Promise((r) => child.once('close', r));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
