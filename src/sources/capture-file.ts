@@ -128,9 +128,16 @@ const PCAPNG_MAGIC = [0x0a, 0x0d, 0x0d, 0x0a];
 const YOUNG_GEN_CAP_BYTES = 4 * 1024 * 1024;
 let youngGenCapped = false;
 
-/** Called once per read: stop the young generation's growth once it reached the cap (process-wide, once). */
-export function capYoungGeneration(): void {
+/** Input read between two looks at the young generation: a look costs ~25 µs (V8 reports every heap space). */
+const YOUNG_GEN_CHECK_BYTES = 8 * 1024 * 1024;
+let bytesSinceCheck = YOUNG_GEN_CHECK_BYTES; // the first read looks
+
+/** Called after each read: stop the young generation's growth once it reached the cap (process-wide, once). */
+export function capYoungGeneration(bytesRead: number): void {
   if (youngGenCapped) return;
+  bytesSinceCheck += bytesRead;
+  if (bytesSinceCheck < YOUNG_GEN_CHECK_BYTES) return;
+  bytesSinceCheck = 0;
   for (const space of getHeapSpaceStatistics()) {
     if (space.space_name !== 'new_space') continue;
     if (space.space_size >= YOUNG_GEN_CAP_BYTES) {
@@ -246,7 +253,7 @@ export async function openCaptureStream(stream: NodeJS.ReadableStream, name: str
       try {
         for await (const chunk of replay(head, source, done)) {
           driver.feed(chunk);
-          capYoungGeneration();
+          capYoungGeneration(chunk.length);
           await pace?.();
         }
       } catch (err) {
@@ -361,7 +368,7 @@ function openCaptureFileSync(path: string, anomalies: Anomalies, readBytes: numb
         for (let i = 1; i < ring.length && n === buf.length; i++) readAhead(i);
         for (;;) {
           driver.feed(n === buf.length ? ring[cur]! : ring[cur]!.subarray(0, n));
-          capYoungGeneration();
+          capYoungGeneration(n);
           if (n < buf.length) break; // a file still growing: what came after this read is for another run
           readAhead(cur); // parsed: the driver copied what it keeps (a record cut at the chunk's end)
           cur = (cur + 1) % ring.length;
