@@ -11,6 +11,27 @@ const OUT = `${ROOT}dist/bundle`;
 // Dependencies are bundled too (bundling only our modules saved a tenth as much); native addons cannot be.
 const external = ['better-sqlite3', 'cap'];
 
+/**
+ * yargs' help layout (cliui, wrap-ansi) measures text with string-width, and each of its three copies makes an
+ * Intl.Segmenter when it is loaded: 6.5 ms of ICU set-up on every run, for help text most runs never print. Made on
+ * first use instead. If a new string-width is written differently, the build says so and bundles it as it is.
+ */
+function lazySegmenter() {
+  const eager = 'const segmenter = new Intl.Segmenter();';
+  const lazy = 'let segmenter_; const segmenter = { segment: (s) => (segmenter_ ??= new Intl.Segmenter()).segment(s) };';
+  return {
+    name: 'lazy-segmenter',
+    transform(code, id) {
+      if (!/[\\/]string-width[\\/]index\.js$/.test(id) || !code.includes('new Intl.Segmenter(')) return null;
+      if (!code.includes(eager)) {
+        this.warn(`${id}: no \`${eager}\` to make lazy (string-width changed?)`);
+        return null;
+      }
+      return code.replace(eager, lazy);
+    },
+  };
+}
+
 rmSync(OUT, { recursive: true, force: true });
 // CommonJS, so that src/cli/bundle-loader.ts can compile each chunk with a V8 code cache (Node 20 has none for ES
 // modules). `import.meta.url` becomes the loader's __moduleUrl; the rest of import.meta (yargs' `extends` of a
@@ -18,6 +39,7 @@ rmSync(OUT, { recursive: true, force: true });
 const bundle = await rolldown({
   input: `${ROOT}dist/cli/main.js`, platform: 'node', external, logLevel: 'warn',
   transform: { define: { 'import.meta.url': '__moduleUrl', 'import.meta': '{}' } },
+  plugins: [lazySegmenter()],
 });
 await bundle.write({ dir: OUT, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name]-[hash].cjs' });
 await bundle.close();
