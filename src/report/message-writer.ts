@@ -1,15 +1,45 @@
 // `decode` lines written as UTF-8 bytes straight into an output buffer: the same bytes as messageToJsonLine, without
 // building a string per line, joining lines and encoding the join again at the write. Measured on the bench capture:
-// `decode` 4–6% faster (README "Performance").
+// `decode` 4–6% faster (README "Performance"). JSON values (JSON-RPC params and results, DNS questions …) and ASCII
+// strings and bodies are written by hand too: JSON.stringify made a string that the write then copied flat and
+// encoded again, 70 of the 250 MB `decode` allocated on the 1 GB bench capture.
 import type { FlowRef } from '../flows/types.js';
 import type { HttpExchange } from '../protocols/jsonrpc/parse.js';
 import type { Headers, Message } from '../protocols/messages.js';
-import { bodyText, isoSecondPrefix } from './messages.js';
+import { BODY_PREVIEW_BYTES, bodyText, isoSecondPrefix } from './messages.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-/** Strings up to this length are checked and copied by hand; longer ones go through JSON.stringify (native). */
-const SHORT_STRING = 48;
+/** Strings up to this length are written by hand (when ASCII); longer ones go through JSON.stringify. */
+const HAND_STRING = 16384;
+/** Objects and arrays nested deeper than this go through JSON.stringify (the writer recurses). */
+const HAND_DEPTH = 64;
+const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/**
+ * One ASCII character (< 0x80) at buf[p] as JSON.stringify escapes it; returns the next position. Needs 6 bytes.
+ */
+function asciiEscaped(buf: Uint8Array, p: number, c: number): number {
+  if (c >= 0x20) {
+    if (c === QUOTE || c === BACKSLASH) buf[p++] = BACKSLASH;
+    buf[p++] = c;
+    return p;
+  }
+  buf[p++] = BACKSLASH;
+  switch (c) {
+    case 0x08: buf[p++] = 0x62; return p; // b
+    case 0x09: buf[p++] = 0x74; return p; // t
+    case 0x0a: buf[p++] = 0x6e; return p; // n
+    case 0x0c: buf[p++] = 0x66; return p; // f
+    case 0x0d: buf[p++] = 0x72; return p; // r
+  }
+  buf[p++] = 0x75; // u00XX
+  buf[p++] = 0x30;
+  buf[p++] = 0x30;
+  buf[p++] = HEX[c >> 4]!;
+  buf[p++] = HEX[c & 15]!;
+  return p;
+}
 
 /** An ASCII string as bytes (keys, punctuation, formatted numbers). */
 function ascii(s: string): Uint8Array {
@@ -36,7 +66,10 @@ const K = {
   sni: key('sni'), alpn: key('alpn'), carrier: key('carrier'), batchIndex: key('batchIndex'), type: key('type'),
   params: key('params'), result: key('result'), error: key('error'), http: key('http'),
 };
-const TRUE = ascii(',"bodyTruncated":true');
+const TRUNCATED = ascii(',"bodyTruncated":true');
+const NULL = ascii('null');
+const TRUE = ascii('true');
+const FALSE = ascii('false');
 const OPEN_PAIR = ascii('[');
 const NEXT_PAIR = ascii(',[');
 const EXCHANGE_METHOD = ascii('{"method":');
@@ -155,8 +188,26 @@ export class MessageLineWriter {
   /** `,"bodyLength":…`, `,"bodyTruncated":true` when it was, `,"body":"…"` when there is one. */
   private body(length: number, truncated: boolean, body: Uint8Array): void {
     this.field(K.bodyLength, length);
-    if (truncated) this.bytes(TRUE);
-    if (body.length) this.str(K.body, bodyText(body));
+    if (truncated) this.bytes(TRUNCATED);
+    if (body.length === 0) return;
+    this.bytes(K.body);
+    // bodyText(body) as a JSON string. ASCII decodes to itself: escaped straight from the bytes, no string made.
+    const n = Math.min(body.length, BODY_PREVIEW_BYTES);
+    this.room(n * 6 + 2);
+    const buf = this.buf;
+    const start = this.pos;
+    let p = start;
+    buf[p++] = QUOTE;
+    for (let i = 0; i < n; i++) {
+      const c = body[i]!;
+      if (c >= 0x80) {
+        this.pos = start;
+        return this.string(bodyText(body));
+      }
+      p = asciiEscaped(buf, p, c);
+    }
+    buf[p++] = QUOTE;
+    this.pos = p;
   }
 
   /** Make room for `n` more bytes (a line longer than the buffer gets a buffer of its own). */
@@ -265,15 +316,61 @@ export class MessageLineWriter {
 
   /** `,"key":value` as JSON.stringify would put it inside an object (nothing when the value is left out). */
   private field(k: Uint8Array, v: unknown): void {
-    if (typeof v === 'string') return this.str(k, v);
-    if (typeof v === 'number') {
-      this.bytes(k);
-      return this.num(v);
-    }
-    const j = JSON.stringify(v);
-    if (j === undefined) return;
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return;
     this.bytes(k);
-    this.utf8(j);
+    this.value(v, 0);
+  }
+
+  /**
+   * A value as JSON.stringify writes it: by hand for what JSON.parse makes (plain objects, arrays, strings, numbers,
+   * booleans, null); anything else (a Date, a Map, a toJSON, a BigInt, very deep nesting) through JSON.stringify.
+   */
+  private value(v: unknown, depth: number): void {
+    switch (typeof v) {
+      case 'string':
+        return this.string(v);
+      case 'number':
+        return this.num(v);
+      case 'boolean':
+        return this.bytes(v ? TRUE : FALSE);
+      case 'object': {
+        if (v === null) return this.bytes(NULL);
+        if (depth >= HAND_DEPTH) break;
+        if (Array.isArray(v)) return this.array(v, depth + 1);
+        const proto = Object.getPrototypeOf(v) as unknown;
+        if ((proto === Object.prototype || proto === null) && typeof (v as { toJSON?: unknown }).toJSON !== 'function') {
+          return this.object(v as Record<string, unknown>, depth + 1);
+        }
+        break;
+      }
+    }
+    this.utf8(JSON.stringify(v) ?? 'null');
+  }
+
+  private array(a: readonly unknown[], depth: number): void {
+    this.byte(0x5b); // [
+    for (let i = 0; i < a.length; i++) {
+      if (i > 0) this.byte(0x2c); // ,
+      const x = a[i];
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') this.bytes(NULL);
+      else this.value(x, depth);
+    }
+    this.byte(0x5d); // ]
+  }
+
+  private object(o: Record<string, unknown>, depth: number): void {
+    this.byte(0x7b); // {
+    let first = true;
+    for (const k of Object.keys(o)) {
+      const x = o[k];
+      if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+      if (!first) this.byte(0x2c); // ,
+      first = false;
+      this.string(k);
+      this.byte(0x3a); // :
+      this.value(x, depth);
+    }
+    this.byte(0x7d); // }
   }
 
   /** `,"key":"…"`. */
@@ -282,19 +379,19 @@ export class MessageLineWriter {
     this.string(s);
   }
 
-  /** A JSON string: short ones that need no escaping copied by hand, the rest through JSON.stringify. */
+  /** A JSON string: ASCII ones escaped by hand; the rest (and very long ones) through JSON.stringify. */
   private string(s: string): void {
     const n = s.length;
-    if (n <= SHORT_STRING) {
-      this.room(n + 2);
+    if (n <= HAND_STRING) {
+      this.room(n * 6 + 2);
       const buf = this.buf;
       let p = this.pos;
       buf[p++] = QUOTE;
       let i = 0;
       for (; i < n; i++) {
         const c = s.charCodeAt(i);
-        if (c < 0x20 || c > 0x7e || c === QUOTE || c === BACKSLASH) break;
-        buf[p++] = c;
+        if (c >= 0x80) break;
+        p = asciiEscaped(buf, p, c);
       }
       if (i === n) {
         buf[p++] = QUOTE;

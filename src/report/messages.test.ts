@@ -84,6 +84,48 @@ describe('messageToJsonLine', () => {
   });
 });
 
+describe('MessageLineWriter: values, strings and bodies by hand', () => {
+  const flow = {
+    id: 1, proto: 'tcp' as const, client: { ip: '10.0.0.1', port: 5 }, server: { ip: '10.0.0.2', port: 80 }, vlan: [],
+    rolesBy: 'handshake' as const, firstFrame: 1, firstTs: 0,
+  };
+  const asciiish = fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), maxLength: 80 });
+
+  it('writes any JSON value and any string as JSON.stringify does (JSON.parse output, control characters, non-ASCII, lone surrogates)', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.jsonValue(), fc.jsonValue({ depthSize: 'large' })), fc.oneof(asciiish, fc.string({ unit: 'binary' })), fc.integer({ min: 1, max: 300 }), (value, text, size) => {
+        const msgs: Message[] = [
+          { kind: 'jsonrpc', flow, dir: 'c2s', frame: 1, ts: 1, carrier: 'http-request', type: 'request', id: text, method: text,
+            params: JSON.parse(JSON.stringify(value)), result: value },
+          { kind: 'sse.event', flow, dir: 's2c', frame: 2, ts: 1, index: 0, event: text, data: text },
+        ];
+        expect(written('f', msgs, size).text).toBe(lines('f', msgs));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('writes any body as bodyText would show it: ASCII escaped from the bytes, the rest decoded (cut UTF-8, BOM, invalid bytes)', () => {
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.uint8Array({ maxLength: 200, max: 0x7f }),
+      fc.string({ unit: 'binary', maxLength: 60 }).map((t) => new TextEncoder().encode(t)),
+      fc.constant(new Uint8Array(5000).fill(0x22)), // past the 4096-byte preview, all escaped
+      fc.constant(Uint8Array.from([0xef, 0xbb, 0xbf, 0x7b, 0x7d])),
+    );
+    fc.assert(
+      fc.property(bytes, fc.integer({ min: 1, max: 300 }), (body, size) => {
+        const msgs: Message[] = [
+          { kind: 'http.request', flow, dir: 'c2s', frame: 1, ts: 0, method: 'POST', target: '/', version: 'HTTP/1.1', headers: [],
+            body, bodyLength: body.length, bodyTruncated: false },
+        ];
+        expect(written('f', msgs, size).text).toBe(lines('f', msgs));
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
+
 describe('isoTime', () => {
   it('matches one-Date-per-call formatting, in and out of time order', () => {
     fc.assert(

@@ -2,7 +2,8 @@
 import type { FlowRef } from '../flows/types.js';
 import type { Message } from '../protocols/messages.js';
 
-const BODY_PREVIEW_BYTES = 4096;
+/** Bytes of a body `decode` shows (decoded as UTF-8). */
+export const BODY_PREVIEW_BYTES = 4096;
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
 // The last whole second formatted, up to and including the '.': messages come in time order, so a Date and an
