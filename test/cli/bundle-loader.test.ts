@@ -2,7 +2,7 @@
 // (scripts/code-cache.mjs). These check that the caches are taken in a fresh node, that the bundle behaves as the
 // unbundled ES modules do, and that a cache V8 rejects costs nothing but speed.
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -87,6 +87,16 @@ describe('bundle loader and code cache', () => {
     expect(states['main.cjs']).toBe('rejected');
     expect(states[decodeCache.replace(/\.cache$/, '')]).toBe('missing');
     expect(r.out).toBe(runLoaded(BUNDLE, ['decode', SAMPLE, '--quiet']).out);
+  });
+
+  it('string-width\'s RGI_Emoji expression (10 ms to compile) is made on first use, and still tells emoji', () => {
+    const main = readFileSync(join(BUNDLE, 'main.cjs'), 'utf8');
+    expect(main).not.toContain('= /^\\p{RGI_Emoji}$/v');
+    const lines = main.split('\n');
+    const at = lines.findIndex((l) => l.includes('const rgiEmojiRegex = {'));
+    expect(lines[at - 1]).toMatch(/^let rgiEmojiRegex_/);
+    const rgi = new Function(`${lines[at - 1]}\n${lines[at]}\nreturn rgiEmojiRegex;`)() as { test(s: string): boolean };
+    expect(['\u{1F600}', '\u{1F44D}\u{1F3FD}', 'a', '\u00e9', '1'].map((s) => rgi.test(s))).toEqual([true, true, false, false, false]);
   });
 
   it('yargs\' help layout makes its Intl.Segmenter (6.5 ms of ICU) only when help is printed', () => {
