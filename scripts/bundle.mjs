@@ -12,25 +12,31 @@ const OUT = `${ROOT}dist/bundle`;
 const external = ['better-sqlite3', 'cap'];
 
 /**
- * yargs' help layout (cliui, wrap-ansi) measures text with string-width, whose copies, when loaded, make an
- * Intl.Segmenter (6.5 ms of ICU set-up) and compile an RGI_Emoji regular expression (10 ms): on every run, for help
- * text most runs never print. Both are made on first use instead. If a new string-width is written differently,
- * the build says so and bundles it as it is.
+ * Start-up work in dependencies that shadowtap never needs, left out when bundling: yargs' help layout (cliui,
+ * wrap-ansi) measures text with string-width, whose copies make an Intl.Segmenter (6.5 ms of ICU set-up) and compile
+ * an RGI_Emoji regular expression (10 ms) when loaded, for help text most runs never print: made on first use.
+ * And yargs guesses the program's version by listing the working directory and each one above it for a
+ * package.json (5 ms in /tmp, more in a big capture directory) before shadowtap sets its own: not guessed. If a
+ * dependency is written differently one day, the build says so and bundles it as it is.
  */
-function lazyStringWidth() {
-  // [what string-width writes, what it becomes, a piece that says the first is still meant]
-  const lazy = [
-    ['const segmenter = new Intl.Segmenter();', 'let segmenter_; const segmenter = { segment: (s) => (segmenter_ ??= new Intl.Segmenter()).segment(s) };', 'new Intl.Segmenter('],
-    ['const rgiEmojiRegex = /^\\p{RGI_Emoji}$/v;', "let rgiEmojiRegex_; const rgiEmojiRegex = { test: (s) => (rgiEmojiRegex_ ??= new RegExp('^\\\\p{RGI_Emoji}$', 'v')).test(s) };", 'RGI_Emoji}$/v'],
+function startupPatches() {
+  // [file, what it writes, what it becomes, a piece that says the first is still meant]
+  const patches = [
+    [/[\\/]string-width[\\/]index\.js$/, 'const segmenter = new Intl.Segmenter();',
+      'let segmenter_; const segmenter = { segment: (s) => (segmenter_ ??= new Intl.Segmenter()).segment(s) };', 'new Intl.Segmenter('],
+    [/[\\/]string-width[\\/]index\.js$/, 'const rgiEmojiRegex = /^\\p{RGI_Emoji}$/v;',
+      "let rgiEmojiRegex_; const rgiEmojiRegex = { test: (s) => (rgiEmojiRegex_ ??= new RegExp('^\\\\p{RGI_Emoji}$', 'v')).test(s) };", 'RGI_Emoji}$/v'],
+    [/[\\/]yargs[\\/]build[\\/]lib[\\/]yargs-factory\.js$/, '        yargs.version();\n',
+      '        // shadowtap sets its own version (src/cli/main.ts): no package.json search from the working directory\n', 'yargs.version()'],
   ];
   return {
-    name: 'lazy-string-width',
+    name: 'startup-patches',
     transform(code, id) {
-      if (!/[\\/]string-width[\\/]index\.js$/.test(id)) return null;
       let out = code;
-      for (const [eager, made, marker] of lazy) {
+      for (const [file, eager, made, marker] of patches) {
+        if (!file.test(id)) continue;
         if (out.includes(eager)) out = out.replace(eager, () => made);
-        else if (out.includes(marker)) this.warn(`${id}: no \`${eager}\` to make lazy (string-width changed?)`);
+        else if (out.includes(marker)) this.warn(`${id}: no \`${eager.trim()}\` to leave out (the dependency changed?)`);
       }
       return out === code ? null : out;
     },
@@ -44,7 +50,7 @@ rmSync(OUT, { recursive: true, force: true });
 const bundle = await rolldown({
   input: `${ROOT}dist/cli/main.js`, platform: 'node', external, logLevel: 'warn',
   transform: { define: { 'import.meta.url': '__moduleUrl', 'import.meta': '{}' } },
-  plugins: [lazyStringWidth()],
+  plugins: [startupPatches()],
 });
 await bundle.write({ dir: OUT, format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: '[name]-[hash].cjs' });
 await bundle.close();

@@ -99,6 +99,15 @@ describe('bundle loader and code cache', () => {
     expect(['\u{1F600}', '\u{1F44D}\u{1F3FD}', 'a', '\u00e9', '1'].map((s) => rgi.test(s))).toEqual([true, true, false, false, false]);
   });
 
+  it('yargs guesses no version: it would list the working directory and every one above it on each run', () => {
+    const main = readFileSync(join(BUNDLE, 'main.cjs'), 'utf8');
+    const factory = main.slice(main.indexOf('function YargsFactory('), main.indexOf('function YargsFactory(') + 600);
+    expect(factory).toContain('yargs.help();');
+    expect(factory).not.toContain('yargs.version()');
+    // shadowtap's own --version (test/cli/cli.test.ts checks its output).
+    expect(readFileSync(join(ROOT, 'src', 'cli', 'main.ts'), 'utf8')).toContain('.version(VERSION)');
+  });
+
   it('yargs\' help layout makes its Intl.Segmenter (6.5 ms of ICU) only when help is printed', () => {
     const script = `
       import { loadBundle } from ${JSON.stringify(LOADER)};
