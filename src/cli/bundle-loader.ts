@@ -2,10 +2,11 @@
 // (*.cjs.cache, scripts/code-cache.mjs). Node 20 caches no compiled code for ES modules (Node 22's
 // module.enableCompileCache does), so every run parsed and compiled yargs and the capture pipeline again, and
 // compiled every function it called on the way. A chunk compiled from its cache skips both: `decode` of the 1 GB
-// bench capture 35–45 ms faster, start-up 10 ms (README "Performance"). A cache V8 rejects (another node, other V8
-// flags) costs nothing but the read: the chunk compiles as it would without one. Every chunk with a cache is compiled
-// (not run) up front, while V8's flags are still node's: the capture reader changes two at run time
-// (src/sources/capture-file.ts), and V8 rejects a cache made under other flags. That costs ~7 ms for all 27 chunks.
+// bench capture 35–45 ms faster, start-up 10–30 ms (README "Performance"). A cache V8 rejects (another node, other
+// V8 flags) costs nothing but the read: the chunk compiles as it would without one. Every chunk with a cache is
+// compiled (not run) up front, while V8's flags are still node's: the capture reader changes two at run time
+// (src/sources/capture-file.ts), and V8 rejects a cache made under other flags. That costs ~7 ms for all of them
+// (34), about 3 more than the chunks `decode` needs.
 // Imports only node builtins: it cannot be part of the bundle it loads.
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

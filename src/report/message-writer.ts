@@ -344,7 +344,7 @@ export class MessageLineWriter {
         break;
       }
     }
-    this.utf8(JSON.stringify(v) ?? 'null');
+    this.utf8(JSON.stringify(v) ?? 'null'); // only a toJSON that returns undefined gives none: no message has one
   }
 
   private array(a: readonly unknown[], depth: number): void {
