@@ -30,6 +30,11 @@ export interface RecordParser {
    * Returns bytes consumed; 0 only together with a state change (so the next need() differs).
    */
   step(b: Uint8Array, off: number, avail: number): number;
+  /**
+   * Optional fast path: parse as many whole units from b[off, end) as need no special handling, in one call;
+   * returns bytes consumed (0 when the next unit needs need()/step()).
+   */
+  records?(b: Uint8Array, off: number, end: number): number;
   /** End of input, with `avail` bytes (fewer than need()) left unparsed at b[off]. */
   finish(b: Uint8Array, off: number, avail: number): void;
   /** Frames delivered so far. */
@@ -83,6 +88,10 @@ export class ChunkDriver {
     }
     this.cs = this.ce = 0;
     while (pos < n) {
+      if (p.records !== undefined) {
+        pos += p.records(chunk, pos, n);
+        if (pos === n) break;
+      }
       const avail = n - pos;
       if (avail < p.need(chunk, pos, avail)) {
         this.compact(avail, -1);

@@ -150,6 +150,22 @@ export class PcapParser implements RecordParser {
     }
   }
 
+  /**
+   * Every whole, ordinary record in b[off, end) in one loop: the common case without a need() and a step() call per
+   * record. Stops before anything step() has to look at (a header, an oversized or cut record); returns bytes used.
+   */
+  records(b: Uint8Array, off: number, end: number): number {
+    const start = off;
+    const h = this.recordHeaderLen;
+    while (this.state === State.Record && end - off >= h) {
+      if (this.u32(b, off) === this.magicWord) break;
+      const inclLen = this.u32(b, off + 8);
+      if (inclLen > LIMITS.maxRecordBytes || end - off < h + inclLen) break;
+      off += this.record(b, off);
+    }
+    return off - start;
+  }
+
   step(b: Uint8Array, off: number, avail: number): number {
     switch (this.state) {
       case State.GlobalHeader:
