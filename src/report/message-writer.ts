@@ -15,6 +15,11 @@ const HAND_STRING = 16384;
 /** Objects and arrays nested deeper than this go through JSON.stringify (the writer recurses). */
 const HAND_DEPTH = 64;
 const HEX = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+/** 1 for the ASCII characters JSON writes as they are (printable, not " or \\): the loops' one test per character. */
+const PLAIN = Uint8Array.from({ length: 128 }, (_, c) => (c >= 0x20 && c !== QUOTE && c !== BACKSLASH ? 1 : 0));
+/** From this length on, strings are checked and copied natively (below it, the call costs more than a loop). */
+const NATIVE_STRING = 16;
+const NEEDS_ESCAPE_OR_NON_ASCII = /[^\x20\x21\x23-\x5b\x5d-\x7f]/;
 
 /**
  * One ASCII character (< 0x80) at buf[p] as JSON.stringify escapes it; returns the next position. Needs 6 bytes.
@@ -200,11 +205,12 @@ export class MessageLineWriter {
     buf[p++] = QUOTE;
     for (let i = 0; i < n; i++) {
       const c = body[i]!;
-      if (c >= 0x80) {
+      if (c < 0x80 && PLAIN[c] === 1) buf[p++] = c;
+      else if (c < 0x80) p = asciiEscaped(buf, p, c);
+      else {
         this.pos = start;
         return this.string(bodyText(body));
       }
-      p = asciiEscaped(buf, p, c);
     }
     buf[p++] = QUOTE;
     this.pos = p;
@@ -382,6 +388,16 @@ export class MessageLineWriter {
   /** A JSON string: ASCII ones escaped by hand; the rest (and very long ones) through JSON.stringify. */
   private string(s: string): void {
     const n = s.length;
+    if (n >= NATIVE_STRING && n <= HAND_STRING && !NEEDS_ESCAPE_OR_NON_ASCII.test(s)) {
+      // Printable ASCII without " or \: nothing to escape, and the characters are their bytes. A regular expression
+      // and Buffer#write run natively, 4x faster than the character loop below on long strings.
+      this.room(n + 2);
+      const buf = this.buf;
+      buf[this.pos++] = QUOTE;
+      this.pos += buf.write(s, this.pos, 'latin1');
+      buf[this.pos++] = QUOTE;
+      return;
+    }
     if (n <= HAND_STRING) {
       this.room(n * 6 + 2);
       const buf = this.buf;
@@ -390,8 +406,9 @@ export class MessageLineWriter {
       let i = 0;
       for (; i < n; i++) {
         const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        p = asciiEscaped(buf, p, c);
+        if (c < 0x80 && PLAIN[c] === 1) buf[p++] = c;
+        else if (c < 0x80) p = asciiEscaped(buf, p, c);
+        else break;
       }
       if (i === n) {
         buf[p++] = QUOTE;
