@@ -18,8 +18,9 @@ export class CaptureFormatError extends Error {
   override readonly name = 'CaptureFormatError';
 }
 
-/** Read size of a regular file (see READS_AHEAD), and the stream path's chunk size (stdin, pipes, gzip). */
+/** Read size of a regular file (see READS_AHEAD). */
 export const READ_CHUNK_BYTES = 2 * 1024 * 1024;
+/** Chunk size of the stream path (stdin, pipes, gzip): a new buffer per chunk, so kept at 1 MiB. */
 const STREAM_CHUNK_BYTES = 1024 * 1024;
 
 export interface RecordParser {

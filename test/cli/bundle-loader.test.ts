@@ -12,32 +12,35 @@ const BUNDLE = join(ROOT, 'dist', 'bundle');
 const LOADER = join(ROOT, 'dist', 'cli', 'bundle-loader.js');
 const SAMPLE = join(ROOT, 'fixtures', 'sample', 'demo.pcapng');
 
-/** In a fresh node: load `dir` with the loader, run `argv`, print stdout's bytes and each loaded chunk's cache state. */
-function runLoaded(dir: string, argv: string[]) {
-  const script = `
-    import { loadBundle } from ${JSON.stringify(LOADER)};
-    const bundle = loadBundle(${JSON.stringify(dir)});
+/** `body` as an ES module in a fresh node, with `io` collecting stdout; it prints one JSON result, returned parsed. */
+function inFreshNode<T>(imports: string, body: string): T {
+  const script = `${imports}
     let out = '';
     const io = { stdout: (t) => { out += t; }, stdoutBytes: (b) => { out += Buffer.from(b).toString('utf8'); }, stderr: () => {}, isTTY: false, color: false };
-    const code = await bundle.exports.main(${JSON.stringify(argv)}, io);
-    const chunks = bundle.chunks.map((c) => [c.file.slice(${JSON.stringify(dir)}.length + 1), c.cache]);
-    process.stdout.write(JSON.stringify({ code, out, chunks }));`;
+    ${body}`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as { code: number; out: string; chunks: [string, string][] };
+  return JSON.parse(r.stdout) as T;
+}
+
+/** Load `dir` with the loader, run `argv`: stdout's bytes and each loaded chunk's cache state. */
+function runLoaded(dir: string, argv: string[]) {
+  return inFreshNode<{ code: number; out: string; chunks: [string, string][] }>(
+    `import { loadBundle } from ${JSON.stringify(LOADER)};`,
+    `const bundle = loadBundle(${JSON.stringify(dir)});
+    const code = await bundle.exports.main(${JSON.stringify(argv)}, io);
+    const chunks = bundle.chunks.map((c) => [c.file.slice(${JSON.stringify(dir)}.length + 1), c.cache]);
+    process.stdout.write(JSON.stringify({ code, out, chunks }));`,
+  );
 }
 
 /** The same command through the unbundled tsc output (ES modules, no cache). */
 function runUnbundled(argv: string[]) {
-  const script = `
-    import { main } from ${JSON.stringify(join(ROOT, 'dist', 'cli', 'main.js'))};
-    let out = '';
-    const io = { stdout: (t) => { out += t; }, stdoutBytes: (b) => { out += Buffer.from(b).toString('utf8'); }, stderr: () => {}, isTTY: false, color: false };
-    const code = await main(${JSON.stringify(argv)}, io);
-    process.stdout.write(JSON.stringify({ code, out }));`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
-  if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as { code: number; out: string };
+  return inFreshNode<{ code: number; out: string }>(
+    `import { main } from ${JSON.stringify(join(ROOT, 'dist', 'cli', 'main.js'))};`,
+    `const code = await main(${JSON.stringify(argv)}, io);
+    process.stdout.write(JSON.stringify({ code, out }));`,
+  );
 }
 
 const temps: string[] = [];
